@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "cli/data_source.hpp"
+
+#include <filesystem>
+
+#include "core/data/idx.hpp"
+#include "runtime/files.hpp"
+
+namespace disco::cli {
+namespace fs = std::filesystem;
+
+Result<core::Task> load_task(const std::string& task_arg) {
+  fs::path path(task_arg);
+  std::error_code ec;
+  if (!fs::exists(path, ec) && task_arg.find('/') == std::string::npos &&
+      path.extension() != ".json")
+    path = fs::path(DISCO_TASKS_DIR) / (task_arg + ".json");
+  if (!fs::exists(path, ec))
+    return make_error(Errc::NotFound, "task '" + task_arg +
+                                          "' is neither a file nor a built-in task (see `disco "
+                                          "tasks`)");
+  DISCO_ASSIGN_OR_RETURN(text, runtime::read_text_file(path));
+  return core::parse_task_text(text, path.string());
+}
+
+std::string default_data(const core::Task& task) {
+  if (task.id == "fashion-mnist") return runtime::kFashionMnistDir;
+  if (task.id == "penguins") return std::string(DISCO_TASKS_DIR) + "/data/penguins.csv";
+  return "";
+}
+
+namespace {
+
+bool has_idx_files(const fs::path& dir) {
+  std::error_code ec;
+  return fs::exists(dir / "train-images-idx3-ubyte", ec) ||
+         fs::exists(dir / "train-images-idx3-ubyte.gz", ec) ||
+         fs::exists(dir / "t10k-images-idx3-ubyte", ec) ||
+         fs::exists(dir / "t10k-images-idx3-ubyte.gz", ec);
+}
+
+Result<core::Dataset> load_images(const core::Task& task, const fs::path& path, Split split) {
+  const core::ImageFormat& im = task.data.image;
+  core::ImageSpec spec{im.height, im.width, im.channels};
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) {
+    if (has_idx_files(path)) {
+      return runtime::load_mnist_dir(
+          path, split == Split::Train ? runtime::MnistSplit::Train : runtime::MnistSplit::Test,
+          task.data.labels);
+    }
+    return runtime::load_image_folder(path, spec, task.data.labels);
+  }
+  if (path.extension() == ".csv")
+    return runtime::load_image_csv(path, path.parent_path(), spec, task.data.labels);
+  return make_error(Errc::InvalidArgument, path.string() +
+                                               ": image data must be a directory (IDX files or one "
+                                               "subfolder per label) or a filename,label CSV");
+}
+
+}  // namespace
+
+Result<LoadedData> load_data(const core::Task& task, const std::string& data_arg, Split split,
+                             const std::optional<core::TabularTransform>& transform) {
+  std::string arg = data_arg.empty() ? default_data(task) : data_arg;
+  if (arg.empty())
+    return make_error(Errc::InvalidArgument, "--data is required for task '" + task.id + "'");
+  fs::path path(arg);
+  LoadedData out;
+  out.source = arg;
+  switch (task.data.type) {
+    case core::DataType::Image: {
+      DISCO_ASSIGN_OR_RETURN(d, load_images(task, path, split));
+      out.data = std::move(d);
+      break;
+    }
+    case core::DataType::Tabular: {
+      DISCO_ASSIGN_OR_RETURN(table, runtime::load_csv_file(path));
+      core::TabularTransform t;
+      if (transform) {
+        t = *transform;
+      } else {
+        DISCO_ASSIGN_OR_RETURN(fitted, core::fit_tabular(table, task.data.tabular, arg));
+        t = fitted;
+      }
+      DISCO_ASSIGN_OR_RETURN(d, core::apply_tabular(table, t, arg));
+      out.data = std::move(d);
+      out.tabular = t;
+      break;
+    }
+    case core::DataType::Text: {
+      core::TextConfig config;
+      config.sequence_length = task.data.sequence_length;
+      DISCO_ASSIGN_OR_RETURN(d, runtime::load_text_file(path, config));
+      out.data = std::move(d);
+      break;
+    }
+  }
+  return out;
+}
+
+}  // namespace disco::cli
