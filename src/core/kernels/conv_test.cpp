@@ -47,10 +47,10 @@ void expect_all_near(const std::vector<float>& got, const std::vector<float>& wa
   ASSERT_EQ(got.size(), want.size());
   for (std::size_t i = 0; i < got.size(); ++i)
     ASSERT_NEAR(got[i], want[i], tol)
-        << what << " at " << i << " n=" << g.n << " h=" << g.h << " w=" << g.w
-        << " c_in=" << g.c_in << " k=" << g.kh << "x" << g.kw << " c_out=" << g.c_out
-        << " stride=" << g.stride_h << "," << g.stride_w << " pad=" << g.pad_top << ","
-        << g.pad_left << " out=" << g.out_h << "x" << g.out_w;
+        << what << " at " << i << " n=" << g.n << " h=" << g.h << " w=" << g.w << " c_in=" << g.c_in
+        << " k=" << g.kh << "x" << g.kw << " c_out=" << g.c_out << " stride=" << g.stride_h << ","
+        << g.stride_w << " pad=" << g.pad_top << "," << g.pad_left << " out=" << g.out_h << "x"
+        << g.out_w;
 }
 
 float tol_for(const ConvGeom& g) {
