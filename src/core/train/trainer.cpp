@@ -23,7 +23,6 @@ Result<std::unique_ptr<Trainer>> Trainer::create(Model& model, Parallel& paralle
 
 Trainer::Trainer(Model& model, Parallel& parallel, uint64_t seed, std::unique_ptr<Optimizer> opt)
     : model_(&model),
-      parallel_(&parallel),
       rng_(seed),
       optimizer_(std::move(opt)),
       graph_(parallel) {}

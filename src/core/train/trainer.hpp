@@ -92,7 +92,6 @@ class Trainer {
   BatchStats score(const Tensor& output, const Tensor& y, float mean_loss) const;
 
   Model* model_;
-  Parallel* parallel_;
   Rng rng_;
   std::unique_ptr<Optimizer> optimizer_;
   Graph graph_;
