@@ -29,7 +29,8 @@ runtime::ThreadPool& pool(int threads) {
 double peak(int threads) {
   static std::map<int, double> peaks;
   auto it = peaks.find(threads);
-  if (it == peaks.end()) it = peaks.emplace(threads, measure_peak_gflops(pool(threads), 0.05)).first;
+  if (it == peaks.end())
+    it = peaks.emplace(threads, measure_peak_gflops(pool(threads), 0.05)).first;
   return it->second;
 }
 

@@ -125,9 +125,8 @@ inline double measure_peak_gflops(Parallel& parallel, double seconds) {
   const int n = parallel.n_threads();
   std::vector<float> sink(static_cast<std::size_t>(n));
   auto once = [&] {
-    parallel.run(static_cast<std::size_t>(n), [&](std::size_t t) {
-      sink[t] = ks.peak_loop(iters, static_cast<float>(t + 1));
-    });
+    parallel.run(static_cast<std::size_t>(n),
+                 [&](std::size_t t) { sink[t] = ks.peak_loop(iters, static_cast<float>(t + 1)); });
   };
   once();
   int64_t runs = 0;

@@ -190,13 +190,40 @@ Result<void> run_train(const TrainOptions& o) {
   return write_report(o.report_json, report);
 }
 
+namespace {
+
+// What evaluate and predict share: the task, the trained model, the data read the way the
+// model was trained, and a trainer over them.
+struct InferenceSession {
+  core::Task task;
+  LoadedModel model;
+  core::Dataset data;
+  std::unique_ptr<runtime::ThreadPool> pool;
+  std::unique_ptr<core::Trainer> trainer;
+};
+
+Result<std::unique_ptr<InferenceSession>> open_session(const std::string& task_arg,
+                                                       const std::string& model_path,
+                                                       const std::string& data_arg,
+                                                       std::optional<int64_t> limit, int threads) {
+  DISCO_ASSIGN_OR_RETURN(task, load_task(task_arg));
+  DISCO_ASSIGN_OR_RETURN(model, load_model(model_path, task));
+  DISCO_ASSIGN_OR_RETURN(loaded, load_data(task, data_arg, Split::Test, model.tabular));
+  auto s = std::make_unique<InferenceSession>(InferenceSession{
+      std::move(task), std::move(model), {}, std::make_unique<runtime::ThreadPool>(threads), {}});
+  s->data = limited(std::move(loaded.data), limit, s->task.training.seed);
+  DISCO_ASSIGN_OR_RETURN(trainer, core::Trainer::create(s->model.model, *s->pool, 0));
+  s->trainer = std::move(trainer);
+  return s;
+}
+
+}  // namespace
+
 Result<void> run_evaluate(const EvaluateOptions& o) {
-  DISCO_ASSIGN_OR_RETURN(task, load_task(o.task));
-  DISCO_ASSIGN_OR_RETURN(loaded_model, load_model(o.model, task));
-  DISCO_ASSIGN_OR_RETURN(loaded, load_data(task, o.data, Split::Test, loaded_model.tabular));
-  core::Dataset data = limited(std::move(loaded.data), o.limit, task.training.seed);
-  runtime::ThreadPool pool(o.threads);
-  DISCO_ASSIGN_OR_RETURN(trainer, core::Trainer::create(loaded_model.model, pool, 0));
+  DISCO_ASSIGN_OR_RETURN(session, open_session(o.task, o.model, o.data, o.limit, o.threads));
+  const core::Task& task = session->task;
+  auto& trainer = session->trainer;
+  const core::Dataset& data = session->data;
   core::Evaluation ev = trainer->evaluate(data, std::max<int64_t>(task.training.batch_size, 256));
   print_evaluation(ev, task.data.labels);
   Json report = evaluation_json(ev, task.data.labels);
@@ -206,12 +233,10 @@ Result<void> run_evaluate(const EvaluateOptions& o) {
 }
 
 Result<void> run_predict(const PredictOptions& o) {
-  DISCO_ASSIGN_OR_RETURN(task, load_task(o.task));
-  DISCO_ASSIGN_OR_RETURN(loaded_model, load_model(o.model, task));
-  DISCO_ASSIGN_OR_RETURN(loaded, load_data(task, o.data, Split::Test, loaded_model.tabular));
-  core::Dataset data = limited(std::move(loaded.data), o.limit, task.training.seed);
-  runtime::ThreadPool pool(o.threads);
-  DISCO_ASSIGN_OR_RETURN(trainer, core::Trainer::create(loaded_model.model, pool, 0));
+  DISCO_ASSIGN_OR_RETURN(session, open_session(o.task, o.model, o.data, o.limit, o.threads));
+  const core::Task& task = session->task;
+  auto& trainer = session->trainer;
+  const core::Dataset& data = session->data;
   core::Tensor out = trainer->predict(data.x, 256);
   int64_t n = out.dim(0), k = out.numel() / std::max<int64_t>(n, 1);
   const std::vector<std::string>& labels = task.data.labels;

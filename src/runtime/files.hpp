@@ -80,7 +80,8 @@ Result<core::Dataset> load_image_folder(const std::filesystem::path& dir,
                                         const core::ImageSpec& spec,
                                         std::vector<std::string> labels = {});
 
-// Every file in images_dir (sorted), labelled by a "filename,label" CSV (core::match_csv_labels).
+// Every file in images_dir (sorted; hidden and *.csv files skipped, so the mapping may sit
+// there too), labelled by a "filename,label" CSV (core::match_csv_labels).
 // Errors: read_file's, parse_csv's, match_csv_labels' (an image without a label), and
 // ImageDatasetBuilder::add's; NotFound if images_dir holds no file.
 Result<core::Dataset> load_image_csv(const std::filesystem::path& csv_path,

@@ -108,8 +108,8 @@ void depthwise_conv2d_forward_reference(const ConvGeom& g, const float* x, const
         }
 }
 
-void depthwise_conv2d_backward_input_reference(const ConvGeom& g, const float* dy,
-                                               const float* wt, float* dx) {
+void depthwise_conv2d_backward_input_reference(const ConvGeom& g, const float* dy, const float* wt,
+                                               float* dx) {
   int64_t mult = g.c_out / g.c_in;
   std::vector<double> acc(static_cast<std::size_t>(g.in_numel()), 0.0);
   for (int64_t b = 0; b < g.n; ++b)
@@ -130,8 +130,8 @@ void depthwise_conv2d_backward_input_reference(const ConvGeom& g, const float* d
   for (int64_t e = 0; e < g.in_numel(); ++e) dx[e] += static_cast<float>(acc[std::size_t(e)]);
 }
 
-void depthwise_conv2d_backward_weight_reference(const ConvGeom& g, const float* x,
-                                                const float* dy, float* dwt) {
+void depthwise_conv2d_backward_weight_reference(const ConvGeom& g, const float* x, const float* dy,
+                                                float* dwt) {
   int64_t mult = g.c_out / g.c_in;
   for (int64_t i = 0; i < g.kh; ++i)
     for (int64_t j = 0; j < g.kw; ++j)

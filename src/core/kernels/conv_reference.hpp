@@ -17,10 +17,10 @@ void conv2d_backward_weight_reference(const ConvGeom& g, const float* x, const f
                                       float* dwt);
 void depthwise_conv2d_forward_reference(const ConvGeom& g, const float* x, const float* wt,
                                         float* y);
-void depthwise_conv2d_backward_input_reference(const ConvGeom& g, const float* dy,
-                                               const float* wt, float* dx);
-void depthwise_conv2d_backward_weight_reference(const ConvGeom& g, const float* x,
-                                                const float* dy, float* dwt);
+void depthwise_conv2d_backward_input_reference(const ConvGeom& g, const float* dy, const float* wt,
+                                               float* dx);
+void depthwise_conv2d_backward_weight_reference(const ConvGeom& g, const float* x, const float* dy,
+                                                float* dwt);
 void max_pool2d_forward_reference(const ConvGeom& g, const float* x, float* y, int32_t* argmax);
 void avg_pool2d_forward_reference(const ConvGeom& g, const float* x, float* y);
 void avg_pool2d_backward_reference(const ConvGeom& g, const float* dy, float* dx);

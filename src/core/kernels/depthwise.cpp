@@ -52,8 +52,8 @@ void depthwise_conv2d_forward(const ConvGeom& g, const float* x, const float* wt
           for (int64_t j = 0; j < g.kw; ++j) {
             const int64_t iw = ow * g.stride_w - g.pad_left + j;
             if (iw < 0 || iw >= g.w) continue;
-            madd_channels(x + ((b * g.h + ih) * g.w + iw) * g.c_in,
-                          wt + (i * g.kw + j) * g.c_out, yp, g.c_in, mult);
+            madd_channels(x + ((b * g.h + ih) * g.w + iw) * g.c_in, wt + (i * g.kw + j) * g.c_out,
+                          yp, g.c_in, mult);
           }
         }
       }

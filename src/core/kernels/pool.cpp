@@ -101,7 +101,8 @@ void avg_pool2d_forward(const ConvGeom& g, const float* x, float* y, Parallel& p
             const float* xp = x + ((b * g.h + th.start + i) * g.w + tw.start + j) * c;
             for (int64_t ch = 0; ch < c; ++ch) yp[ch] += xp[ch];
           }
-        const int64_t count = std::max<int64_t>(0, th.hi - th.lo) * std::max<int64_t>(0, tw.hi - tw.lo);
+        const int64_t count =
+            std::max<int64_t>(0, th.hi - th.lo) * std::max<int64_t>(0, tw.hi - tw.lo);
         const float inv = count > 0 ? 1.0f / static_cast<float>(count) : 0.0f;
         for (int64_t ch = 0; ch < c; ++ch) yp[ch] *= inv;
       }

@@ -22,6 +22,8 @@ namespace disco::core {
 // and element (p, col j) of B is b[b_off[s] + p * ldb + j]. a_off/b_off may be null for a single
 // segment at offset 0 (then n_seg must be 1). B rows must be readable for the whole padded tile
 // width (nv * width floats from the tile's first column), even past column n: callers pad B.
+// C rows (c + r * ldc, n floats each) may overlap (ldc < n): rows are read and written in order,
+// so with beta == 1 overlapping rows accumulate exactly as sequential += would.
 struct GemmTile {
   const float* a = nullptr;
   int64_t rs_a = 0, cs_a = 1;
