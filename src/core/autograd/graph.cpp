@@ -145,6 +145,30 @@ Tensor& Graph::grad_slot(int32_t id) {
   return n.grad;
 }
 
+Tensor& Graph::grad_for_write(int32_t id, bool* fresh) {
+  Node& n = nodes_[static_cast<std::size_t>(id)];
+  *fresh = !n.has_grad;
+  if (!n.has_grad) {
+    n.grad = alloc(n.value.shape());
+    n.has_grad = true;
+  }
+  return n.grad;
+}
+
+void Graph::pass_grad(int32_t id, Tensor&& g) {
+  Node& n = nodes_[static_cast<std::size_t>(id)];
+  DISCO_CHECK(g.numel() == n.value.numel(), "pass_grad size mismatch");
+  if (!n.has_grad && g.owns()) {
+    n.grad = std::move(g).reshaped(n.value.shape());
+    n.has_grad = true;
+    return;
+  }
+  Tensor& dst = grad_slot(id);
+  float* d = dst.data();
+  const float* s = g.data();
+  for (int64_t i = 0; i < g.numel(); ++i) d[i] += s[i];
+}
+
 void Graph::backward(Var root) {
   DISCO_CHECK(node(root).value.numel() == 1, "backward() needs a scalar root");
   Tensor one = Tensor::full(node(root).value.shape(), 1.0f);

@@ -137,6 +137,14 @@ class Graph {
   Node& mutable_node(int32_t id) { return nodes_[static_cast<std::size_t>(id)]; }
   // The gradient tensor of node `id`, zero-filled on first use.
   Tensor& grad_slot(int32_t id);
+  // The gradient tensor of node `id` for a rule that overwrites it: when no gradient has reached
+  // the node yet, *fresh is set and the tensor is uninitialised, so the rule must assign every
+  // element; otherwise the rule accumulates as usual. Saves a zero fill per op.
+  Tensor& grad_for_write(int32_t id, bool* fresh);
+  // Gives node `id` the gradient `g` (same number of elements): moved in without a copy when
+  // none has arrived yet, accumulated otherwise. For identity-gradient ops (add_bias, add,
+  // reshape).
+  void pass_grad(int32_t id, Tensor&& g);
   Parallel& parallel() { return *parallel_; }
 
  private:

@@ -22,14 +22,6 @@ Rng::Rng(uint64_t seed) {
   next_u32();
 }
 
-uint32_t Rng::next_u32() {
-  uint64_t old = state_;
-  state_ = old * 6364136223846793005ull + inc_;
-  auto xorshifted = static_cast<uint32_t>(((old >> 18u) ^ old) >> 27u);
-  auto rot = static_cast<uint32_t>(old >> 59u);
-  return (xorshifted >> rot) | (xorshifted << ((32u - rot) & 31u));
-}
-
 uint64_t Rng::next_u64() {
   uint64_t hi = next_u32();
   return (hi << 32) | next_u32();
@@ -47,8 +39,6 @@ uint32_t Rng::uniform_int(uint32_t n) {
   }
   return static_cast<uint32_t>(m >> 32);
 }
-
-float Rng::uniform() { return static_cast<float>(next_u32() >> 8) * (1.0f / 16777216.0f); }
 
 float Rng::normal() {
   if (has_cached_normal_) {

@@ -15,13 +15,19 @@ class Rng {
   explicit Rng(uint64_t seed);
 
   // Uniform 32-bit integer.
-  uint32_t next_u32();
+  uint32_t next_u32() {
+    uint64_t old = state_;
+    state_ = old * 6364136223846793005ull + inc_;
+    auto xorshifted = static_cast<uint32_t>(((old >> 18u) ^ old) >> 27u);
+    auto rot = static_cast<uint32_t>(old >> 59u);
+    return (xorshifted >> rot) | (xorshifted << ((32u - rot) & 31u));
+  }
   // Uniform 64-bit integer (two draws).
   uint64_t next_u64();
   // Uniform integer in [0, n); n > 0. Unbiased (Lemire's method with rejection).
   uint32_t uniform_int(uint32_t n);
   // Uniform float in [0, 1) with 24 bits of randomness.
-  float uniform();
+  float uniform() { return static_cast<float>(next_u32() >> 8) * (1.0f / 16777216.0f); }
   // Uniform float in [lo, hi).
   float uniform(float lo, float hi) { return lo + (hi - lo) * uniform(); }
   // Standard normal (Box-Muller; caches the second value).
