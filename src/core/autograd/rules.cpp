@@ -165,7 +165,7 @@ void reshape_bwd(Graph& g, Node& n) {
   if (wants_grad(g, n, 0)) g.pass_grad(n.inputs[0], std::move(n.grad));
 }
 
-// ---- Unary elementwise ops: y = f(x), dx += dy * f'(x, y).
+// ---- Unary elementwise ops: y = f(x), dx += d(x, y, dy) = dy * f'(x, y).
 template <typename F>
 void unary_forward(Graph& g, Node& n, F f) {
   const Tensor& x = in(g, n, 0).value;
@@ -192,10 +192,17 @@ void unary_backward(Graph& g, Node& n, D d) {
     const float* __restrict y = yp;
     const float* __restrict gy = dy;
     float* __restrict gx = dx;
+    // Every operand is loaded unconditionally so selects in d() vectorise.
     if (fresh) {
-      for (int64_t i = b; i < e; ++i) gx[i] = gy[i] * d(x[i], y[i]);
+      for (int64_t i = b; i < e; ++i) {
+        float xv = x[i], yv = y[i], gv = gy[i];
+        gx[i] = d(xv, yv, gv);
+      }
     } else {
-      for (int64_t i = b; i < e; ++i) gx[i] += gy[i] * d(x[i], y[i]);
+      for (int64_t i = b; i < e; ++i) {
+        float xv = x[i], yv = y[i], gv = gy[i];
+        gx[i] += d(xv, yv, gv);
+      }
     }
   });
 }
@@ -214,7 +221,7 @@ void relu_fwd(Graph& g, Node& n) {
   unary_forward(g, n, [](float x) { return std::max(x, 0.0f); });
 }
 void relu_bwd(Graph& g, Node& n) {
-  unary_backward(g, n, [](float, float y) { return static_cast<float>(y > 0.0f); });
+  unary_backward(g, n, [](float, float y, float dy) { return y > 0.0f ? dy : 0.0f; });
 }
 void leaky_relu_fwd(Graph& g, Node& n) {
   float a = n.attrs.alpha;
@@ -222,24 +229,25 @@ void leaky_relu_fwd(Graph& g, Node& n) {
 }
 void leaky_relu_bwd(Graph& g, Node& n) {
   float a = n.attrs.alpha;
-  unary_backward(g, n, [a](float x, float) { return x > 0.0f ? 1.0f : a; });
+  unary_backward(g, n, [a](float x, float, float dy) { return x > 0.0f ? dy : a * dy; });
 }
 void sigmoid_fwd(Graph& g, Node& n) { unary_forward(g, n, sigmoid_of); }
 void sigmoid_bwd(Graph& g, Node& n) {
-  unary_backward(g, n, [](float, float y) { return y * (1.0f - y); });
+  unary_backward(g, n, [](float, float y, float dy) { return dy * y * (1.0f - y); });
 }
 void tanh_fwd(Graph& g, Node& n) {
   unary_forward(g, n, [](float x) { return std::tanh(x); });
 }
 void tanh_bwd(Graph& g, Node& n) {
-  unary_backward(g, n, [](float, float y) { return 1.0f - y * y; });
+  unary_backward(g, n, [](float, float y, float dy) { return dy * (1.0f - y * y); });
 }
 void gelu_fwd(Graph& g, Node& n) {
   unary_forward(g, n, [](float x) { return 0.5f * x * (1.0f + std::erf(x * kInvSqrt2)); });
 }
 void gelu_bwd(Graph& g, Node& n) {
-  unary_backward(g, n, [](float x, float) {
-    return 0.5f * (1.0f + std::erf(x * kInvSqrt2)) + x * kInvSqrt2Pi * std::exp(-0.5f * x * x);
+  unary_backward(g, n, [](float x, float, float dy) {
+    return dy *
+           (0.5f * (1.0f + std::erf(x * kInvSqrt2)) + x * kInvSqrt2Pi * std::exp(-0.5f * x * x));
   });
 }
 
