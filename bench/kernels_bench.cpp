@@ -51,8 +51,7 @@ void timed(benchmark::State& state, int threads, double flops_per_iter, Body bod
   state.counters["peak_frac"] = gflops / pk;
 }
 
-void bm_peak(benchmark::State& state) {
-  const int threads = static_cast<int>(state.range(0));
+void bm_peak(benchmark::State& state, int threads) {
   const core::TileKernels& ks = core::tile_kernels_wide();
   const int64_t iters = 1 << 16;
   std::vector<float> sink(static_cast<std::size_t>(threads));
@@ -72,9 +71,8 @@ void bm_peak(benchmark::State& state) {
   state.SetLabel(ks.name);
 }
 
-void bm_gemm(benchmark::State& state) {
-  const GemmShape& s = gemm_shapes()[static_cast<std::size_t>(state.range(0))];
-  const int threads = static_cast<int>(state.range(1));
+void bm_gemm(benchmark::State& state, std::size_t shape, int threads) {
+  const GemmShape& s = gemm_shapes()[shape];
   GemmBuffers buf(s);
   timed(state, threads, 2.0 * static_cast<double>(s.m * s.n * s.k), [&] {
     buf.run(s, pool(threads));
@@ -83,10 +81,8 @@ void bm_gemm(benchmark::State& state) {
   state.SetLabel(std::string(s.name) + " " + core::gemm_isa());
 }
 
-void bm_conv(benchmark::State& state) {
-  const ConvShape& s = conv_shapes()[static_cast<std::size_t>(state.range(0))];
-  const auto pass = static_cast<ConvPass>(state.range(1));
-  const int threads = static_cast<int>(state.range(2));
+void bm_conv(benchmark::State& state, std::size_t shape, ConvPass pass, int threads) {
+  const ConvShape& s = conv_shapes()[shape];
   ConvBuffers buf(s.g);
   timed(state, threads, conv_flops(s.g), [&] {
     buf.run(s.g, pass, pool(threads));
@@ -97,15 +93,13 @@ void bm_conv(benchmark::State& state) {
 
 void register_all() {
   for (int t : {1, 2})
-    benchmark::RegisterBenchmark(("Peak/threads:" + std::to_string(t)).c_str(), bm_peak)
-        ->Arg(t)
+    benchmark::RegisterBenchmark(("Peak/threads:" + std::to_string(t)).c_str(), bm_peak, t)
         ->UseRealTime();
   for (std::size_t i = 0; i < gemm_shapes().size(); ++i)
     for (int t : {1, 2})
       benchmark::RegisterBenchmark(
           (std::string("Gemm/") + gemm_shapes()[i].name + "/threads:" + std::to_string(t)).c_str(),
-          bm_gemm)
-          ->Args({static_cast<int64_t>(i), t})
+          bm_gemm, i, t)
           ->UseRealTime();
   for (std::size_t i = 0; i < conv_shapes().size(); ++i)
     for (ConvPass p : {ConvPass::Forward, ConvPass::BackwardInput, ConvPass::BackwardWeight})
@@ -113,8 +107,7 @@ void register_all() {
         benchmark::RegisterBenchmark((std::string("Conv/") + conv_shapes()[i].name + "/" +
                                       pass_name(p) + "/threads:" + std::to_string(t))
                                          .c_str(),
-                                     bm_conv)
-            ->Args({static_cast<int64_t>(i), static_cast<int64_t>(p), t})
+                                     bm_conv, i, p, t)
             ->UseRealTime();
 }
 
