@@ -46,25 +46,31 @@ void max_pool2d_forward(const ConvGeom& g, const float* x, float* y, int32_t* ar
       const Taps th = taps(oh, g.stride_h, g.pad_top, g.kh, g.h);
       for (int64_t ow = 0; ow < g.out_w; ++ow) {
         const Taps tw = taps(ow, g.stride_w, g.pad_left, g.kw, g.w);
-        float* yp = y + (r * g.out_w + ow) * c;
-        int32_t* ap = argmax + (r * g.out_w + ow) * c;
+        // Restrict-qualified, with every operand loaded before the selects, so the channel
+        // loops vectorise.
+        float* __restrict yp = y + (r * g.out_w + ow) * c;
+        int32_t* __restrict ap = argmax + (r * g.out_w + ow) * c;
         bool first = true;
         for (int64_t i = th.lo; i < th.hi; ++i)
           for (int64_t j = tw.lo; j < tw.hi; ++j) {
             const int64_t base = ((b * g.h + th.start + i) * g.w + tw.start + j) * c;
-            const float* xp = x + base;
+            const float* __restrict xp = x + base;
+            const auto base32 = static_cast<int32_t>(base);
             if (first) {
               for (int64_t ch = 0; ch < c; ++ch) {
                 yp[ch] = xp[ch];
-                ap[ch] = static_cast<int32_t>(base + ch);
+                ap[ch] = base32 + static_cast<int32_t>(ch);
               }
               first = false;
               continue;
             }
             for (int64_t ch = 0; ch < c; ++ch) {
-              const bool better = xp[ch] > yp[ch];
-              yp[ch] = better ? xp[ch] : yp[ch];
-              ap[ch] = better ? static_cast<int32_t>(base + ch) : ap[ch];
+              const float v = xp[ch], cur = yp[ch];
+              const int32_t a = ap[ch], cand = base32 + static_cast<int32_t>(ch);
+              // Branch-free select (mask arithmetic), which GCC vectorises; ties keep the first.
+              const int32_t mask = -static_cast<int32_t>(v > cur);
+              yp[ch] = std::max(cur, v);
+              ap[ch] = a ^ ((a ^ cand) & mask);
             }
           }
         if (first)  // window entirely in padding: cannot happen for valid/same geometry
