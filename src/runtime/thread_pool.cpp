@@ -3,7 +3,28 @@
 
 #include <algorithm>
 
+#include "core/base/check.hpp"
+
 namespace disco::runtime {
+namespace {
+
+constexpr int kIndexBits = 22;
+constexpr int kTasksBits = 22;
+constexpr uint64_t kIndexMask = (uint64_t{1} << kIndexBits) - 1;
+constexpr uint64_t kTasksMask = (uint64_t{1} << kTasksBits) - 1;
+constexpr int kSpinIterations = 20000;  // roughly 50-100 us before a worker sleeps
+
+uint64_t generation_of(uint64_t w) { return w >> (kIndexBits + kTasksBits); }
+uint64_t tasks_of(uint64_t w) { return (w >> kIndexBits) & kTasksMask; }
+uint64_t index_of(uint64_t w) { return w & kIndexMask; }
+
+void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+}  // namespace
 
 int ThreadPool::hardware_threads() {
   unsigned n = std::thread::hardware_concurrency();
@@ -19,19 +40,24 @@ ThreadPool::ThreadPool(int n_threads)
 ThreadPool::~ThreadPool() {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    stop_ = true;
+    stop_.store(true);
   }
   wake_.notify_all();
   for (auto& t : workers_) t.join();
 }
 
 void ThreadPool::drain() {
-  const auto& fn = *job_;
+  uint64_t w = work_.load(std::memory_order_acquire);
   for (;;) {
-    std::size_t i = next_.fetch_add(1, std::memory_order_relaxed);
-    if (i >= n_tasks_) break;
-    fn(i);
+    if (index_of(w) >= tasks_of(w)) return;
+    if (!work_.compare_exchange_weak(w, w + 1, std::memory_order_acq_rel,
+                                     std::memory_order_acquire))
+      continue;
+    // The region of this claim cannot end before this task is counted done, so job_ still
+    // points at its function.
+    (*job_.load(std::memory_order_acquire))(static_cast<std::size_t>(index_of(w)));
     n_done_.fetch_add(1, std::memory_order_acq_rel);
+    w = work_.load(std::memory_order_acquire);
   }
 }
 
@@ -41,39 +67,48 @@ void ThreadPool::run(std::size_t n_tasks, const std::function<void(std::size_t)>
     for (std::size_t i = 0; i < n_tasks; ++i) fn(i);
     return;
   }
-  {
+  DISCO_CHECK(n_tasks <= kTasksMask, "too many tasks for one parallel region");
+  job_.store(&fn, std::memory_order_release);
+  n_done_.store(0, std::memory_order_release);
+  const uint64_t generation =
+      (generation_of(work_.load(std::memory_order_relaxed)) + 1) & ((uint64_t{1} << 20) - 1);
+  work_.store((generation << (kIndexBits + kTasksBits)) | (uint64_t{n_tasks} << kIndexBits),
+              std::memory_order_seq_cst);
+  if (n_sleeping_.load(std::memory_order_seq_cst) > 0) {
     std::lock_guard<std::mutex> lock(mu_);
-    job_ = &fn;
-    n_tasks_ = n_tasks;
-    next_.store(0);
-    n_done_.store(0);
-    ++generation_;
+    wake_.notify_all();
   }
-  wake_.notify_all();
   drain();
-  std::unique_lock<std::mutex> lock(mu_);
-  // Wait until every task finished and no worker still touches job_.
-  done_.wait(lock, [&] { return n_done_.load() == n_tasks_ && n_active_ == 0; });
-  job_ = nullptr;
+  for (int spins = 0; n_done_.load(std::memory_order_acquire) != n_tasks; ++spins) {
+    if (spins < kSpinIterations) {
+      cpu_relax();
+    } else {
+      std::this_thread::yield();
+    }
+  }
 }
 
 void ThreadPool::worker_loop() {
   uint64_t seen = 0;
   for (;;) {
-    {
+    int spins = 0;
+    uint64_t g;
+    while ((g = generation_of(work_.load(std::memory_order_acquire))) == seen) {
+      if (stop_.load(std::memory_order_acquire)) return;
+      if (++spins < kSpinIterations) {
+        cpu_relax();
+        continue;
+      }
       std::unique_lock<std::mutex> lock(mu_);
-      wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
-      if (stop_) return;
-      seen = generation_;
-      if (job_ == nullptr) continue;  // woke after that run had already finished
-      ++n_active_;
+      n_sleeping_.fetch_add(1, std::memory_order_seq_cst);
+      wake_.wait(lock, [&] {
+        return stop_.load() || generation_of(work_.load(std::memory_order_seq_cst)) != seen;
+      });
+      n_sleeping_.fetch_sub(1, std::memory_order_seq_cst);
+      spins = 0;
     }
+    seen = g;
     drain();
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      --n_active_;
-    }
-    done_.notify_all();
   }
 }
 

@@ -3,11 +3,20 @@
 // threads once (in WASM they come from the pthread pool, so n_threads - 1 must not exceed
 // PTHREAD_POOL_SIZE) and the calling thread works too. run() is not re-entrant and must be
 // called from one thread at a time (the owner); the pool itself is otherwise thread-safe.
+//
+// Training issues tens of small parallel regions per batch, so waking sleeping threads through
+// the kernel on every region costs more than the work. Workers therefore spin for a short while
+// (kSpinIterations) after a region before they sleep, and run() only signals the condition
+// variable when some worker is actually asleep.
+//
+// Task claiming is lock-free: one 64-bit word packs (generation, n_tasks, next index), so a
+// worker that wakes late for an old region can never claim an index of a newer one.
 #pragma once
 
 #include <atomic>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -32,20 +41,19 @@ class ThreadPool final : public Parallel {
 
  private:
   void worker_loop();
+  // Claims and runs tasks of the current region until none is left.
   void drain();
 
   int n_threads_;
   std::vector<std::thread> workers_;
+  // Layout: generation (20 bits) | n_tasks (22 bits) | next index (22 bits).
+  std::atomic<uint64_t> work_{0};
+  std::atomic<const std::function<void(std::size_t)>*> job_{nullptr};
+  std::atomic<std::size_t> n_done_{0};
+  std::atomic<int> n_sleeping_{0};
+  std::atomic<bool> stop_{false};
   std::mutex mu_;
   std::condition_variable wake_;
-  std::condition_variable done_;
-  const std::function<void(std::size_t)>* job_ = nullptr;  // valid while a run() is in flight
-  std::size_t n_tasks_ = 0;
-  std::atomic<std::size_t> next_{0};
-  std::atomic<std::size_t> n_done_{0};
-  uint64_t generation_ = 0;
-  int n_active_ = 0;
-  bool stop_ = false;
 };
 
 }  // namespace disco::runtime

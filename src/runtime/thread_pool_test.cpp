@@ -30,3 +30,20 @@ TEST(ThreadPool, ParallelForCoversRangeInChunks) {
 
 }  // namespace
 }  // namespace disco::runtime
+
+namespace disco::runtime {
+namespace {
+
+// More regions than the 20-bit generation counter holds, each with more tasks than threads:
+// every task still runs exactly once.
+TEST(ThreadPool, SurvivesGenerationWraparound) {
+  ThreadPool pool(3);
+  std::atomic<int64_t> sum{0};
+  const int64_t n_regions = (int64_t{1} << 20) + 100;
+  for (int64_t r = 0; r < n_regions; ++r)
+    pool.run(4, [&](std::size_t i) { sum.fetch_add(static_cast<int64_t>(i) + 1); });
+  EXPECT_EQ(sum.load(), n_regions * 10);
+}
+
+}  // namespace
+}  // namespace disco::runtime
