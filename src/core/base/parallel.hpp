@@ -4,7 +4,9 @@
 // WASM) and passes it in. Serial() runs everything on the caller.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 
 namespace disco {
@@ -36,5 +38,23 @@ Parallel& serial_parallel();
 // least `min_chunk` items and calls fn(begin, end) for each.
 void parallel_for(Parallel& parallel, std::size_t n, std::size_t min_chunk,
                   const std::function<void(std::size_t, std::size_t)>& fn);
+
+// Runs fn(begin, end) over [0, n) in up to `chunks_per_thread` contiguous chunks per thread
+// (fewer when n is small; one call on the caller when single-threaded). Used by kernels whose
+// per-item cost varies, so several chunks per thread balance the load. fn must give the same
+// result however [0, n) is split.
+template <typename Fn>
+void for_chunks(Parallel& parallel, int64_t n, Fn fn, int64_t chunks_per_thread = 4) {
+  const int64_t n_chunks =
+      std::min<int64_t>(n, chunks_per_thread * static_cast<int64_t>(parallel.n_threads()));
+  if (n_chunks <= 1 || parallel.n_threads() == 1) {
+    fn(int64_t{0}, n);
+    return;
+  }
+  parallel.run(static_cast<std::size_t>(n_chunks), [&](std::size_t c) {
+    const auto ci = static_cast<int64_t>(c);
+    fn(n * ci / n_chunks, n * (ci + 1) / n_chunks);
+  });
+}
 
 }  // namespace disco

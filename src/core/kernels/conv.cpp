@@ -52,20 +52,6 @@ void copy_padded_rows(const ConvGeom& g, const Padded& p, const float* x, int64_
   }
 }
 
-// Runs fn(begin, end) over [0, n) in up to 4 chunks per thread (fewer when n is small).
-template <typename Fn>
-void for_chunks(Parallel& parallel, int64_t n, Fn fn) {
-  const int64_t n_chunks = std::min<int64_t>(n, 4 * static_cast<int64_t>(parallel.n_threads()));
-  if (n_chunks <= 1 || parallel.n_threads() == 1) {
-    fn(int64_t{0}, n);
-    return;
-  }
-  parallel.run(static_cast<std::size_t>(n_chunks), [&](std::size_t c) {
-    const int64_t ci = static_cast<int64_t>(c);
-    fn(n * ci / n_chunks, n * (ci + 1) / n_chunks);
-  });
-}
-
 // Tile shape for an n-column problem: kernels, vectors per panel, rows per tile.
 struct Shape {
   const TileKernels* ks;

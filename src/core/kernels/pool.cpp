@@ -12,19 +12,6 @@
 namespace disco::core {
 namespace {
 
-template <typename Fn>
-void for_chunks(Parallel& parallel, int64_t n, Fn fn) {
-  const int64_t n_chunks = std::min<int64_t>(n, 4 * static_cast<int64_t>(parallel.n_threads()));
-  if (n_chunks <= 1 || parallel.n_threads() == 1) {
-    fn(int64_t{0}, n);
-    return;
-  }
-  parallel.run(static_cast<std::size_t>(n_chunks), [&](std::size_t c) {
-    const int64_t ci = static_cast<int64_t>(c);
-    fn(n * ci / n_chunks, n * (ci + 1) / n_chunks);
-  });
-}
-
 // Valid kernel-tap range [lo, hi) for output position o along one axis.
 struct Taps {
   int64_t lo, hi, start;  // start: input index of tap 0 (may be negative)
