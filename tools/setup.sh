@@ -11,13 +11,17 @@ DEB_PACKAGES=(
   # C++ libraries
   libgtest-dev googletest libbenchmark-dev nlohmann-json3-dev libcli11-dev libstb-dev zlib1g-dev
   libopenblas-dev
-  # WebAssembly toolchain and its runtime
-  emscripten nodejs npm
+  # WebAssembly toolchain (it pulls in nodejs when no node is installed)
+  emscripten
   # data and reference implementations for benchmarks
   dataset-fashion-mnist python3 python3-torch python3-numpy
 )
 
 missing=()
+# node and npm may come from a non-Debian nodejs package (which bundles npm); ask for Debian's
+# only when the commands are absent.
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 for p in "${DEB_PACKAGES[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
     missing+=("$p")
