@@ -198,19 +198,30 @@ struct InferenceSession {
   core::Task task;
   LoadedModel model;
   core::Dataset data;
+  bool labelled = true;
   std::unique_ptr<runtime::ThreadPool> pool;
   std::unique_ptr<core::Trainer> trainer;
 };
 
+// unlabelled_ok: accept data without labels (prediction).
 Result<std::unique_ptr<InferenceSession>> open_session(const std::string& task_arg,
                                                        const std::string& model_path,
                                                        const std::string& data_arg,
-                                                       std::optional<int64_t> limit, int threads) {
+                                                       std::optional<int64_t> limit, int threads,
+                                                       bool unlabelled_ok) {
   DISCO_ASSIGN_OR_RETURN(task, load_task(task_arg));
   DISCO_ASSIGN_OR_RETURN(model, load_model(model_path, task));
-  DISCO_ASSIGN_OR_RETURN(loaded, load_data(task, data_arg, Split::Test, model.tabular));
-  auto s = std::make_unique<InferenceSession>(InferenceSession{
-      std::move(task), std::move(model), {}, std::make_unique<runtime::ThreadPool>(threads), {}});
+  Result<LoadedData> read = unlabelled_ok ? load_inputs(task, data_arg, model.tabular)
+                                          : load_data(task, data_arg, Split::Test, model.tabular);
+  if (!read) return read.error();
+  LoadedData loaded = std::move(read).value();
+  auto s = std::make_unique<InferenceSession>(
+      InferenceSession{std::move(task),
+                       std::move(model),
+                       {},
+                       loaded.labelled,
+                       std::make_unique<runtime::ThreadPool>(threads),
+                       {}});
   s->data = limited(std::move(loaded.data), limit, s->task.training.seed);
   DISCO_ASSIGN_OR_RETURN(trainer, core::Trainer::create(s->model.model, *s->pool, 0));
   s->trainer = std::move(trainer);
@@ -220,7 +231,7 @@ Result<std::unique_ptr<InferenceSession>> open_session(const std::string& task_a
 }  // namespace
 
 Result<void> run_evaluate(const EvaluateOptions& o) {
-  DISCO_ASSIGN_OR_RETURN(session, open_session(o.task, o.model, o.data, o.limit, o.threads));
+  DISCO_ASSIGN_OR_RETURN(session, open_session(o.task, o.model, o.data, o.limit, o.threads, false));
   const core::Task& task = session->task;
   auto& trainer = session->trainer;
   const core::Dataset& data = session->data;
@@ -233,7 +244,7 @@ Result<void> run_evaluate(const EvaluateOptions& o) {
 }
 
 Result<void> run_predict(const PredictOptions& o) {
-  DISCO_ASSIGN_OR_RETURN(session, open_session(o.task, o.model, o.data, o.limit, o.threads));
+  DISCO_ASSIGN_OR_RETURN(session, open_session(o.task, o.model, o.data, o.limit, o.threads, true));
   const core::Task& task = session->task;
   auto& trainer = session->trainer;
   const core::Dataset& data = session->data;
@@ -255,7 +266,9 @@ Result<void> run_predict(const PredictOptions& o) {
     if (classify) {
       int64_t pred = k == 1 ? (row[0] > 0.5f ? 1 : 0) : std::max_element(row, row + k) - row;
       csv += "," + label_of(labels, pred);
-      csv += "," + (data.y.rank() == 1 ? label_of(labels, static_cast<int64_t>(data.y[i])) : "");
+      csv += "," + (session->labelled && data.y.rank() == 1
+                        ? label_of(labels, static_cast<int64_t>(data.y[i]))
+                        : "");
     }
     for (int64_t j = 0; j < k; ++j) {
       std::snprintf(num, sizeof num, ",%.6g", static_cast<double>(row[j]));

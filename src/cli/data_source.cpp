@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "core/data/idx.hpp"
+#include "core/data/image.hpp"
 #include "runtime/files.hpp"
 
 namespace disco::cli {
@@ -97,6 +98,51 @@ Result<LoadedData> load_data(const core::Task& task, const std::string& data_arg
     }
   }
   return out;
+}
+
+Result<LoadedData> load_inputs(const core::Task& task, const std::string& data_arg,
+                               const std::optional<core::TabularTransform>& transform) {
+  std::string arg = data_arg.empty() ? default_data(task) : data_arg;
+  fs::path path(arg);
+  std::error_code ec;
+  if (task.data.type == core::DataType::Tabular && transform) {
+    DISCO_ASSIGN_OR_RETURN(table, runtime::load_csv_file(path));
+    bool has_outputs = true;
+    for (const std::string& c : transform->config.output_columns)
+      has_outputs = has_outputs && table.column(c).has_value();
+    if (!has_outputs) {
+      DISCO_ASSIGN_OR_RETURN(x, core::apply_tabular_inputs(table, *transform, arg));
+      LoadedData out;
+      out.data.y = core::Tensor::zeros({x.dim(0)});
+      out.data.x = std::move(x);
+      out.labelled = false;
+      out.source = arg;
+      return out;
+    }
+  }
+  if (task.data.type == core::DataType::Image && fs::is_directory(path, ec) &&
+      !has_idx_files(path)) {
+    DISCO_ASSIGN_OR_RETURN(listing, runtime::list_dir(path));
+    if (listing.folders.empty() && !listing.files.empty()) {
+      const core::ImageFormat& im = task.data.image;
+      core::ImageSpec spec{im.height, im.width, im.channels};
+      auto n = static_cast<int64_t>(listing.files.size());
+      LoadedData out;
+      out.data.x = core::Tensor::empty({n, im.height, im.width, im.channels});
+      out.data.y = core::Tensor::zeros({n});
+      int64_t per = im.height * im.width * im.channels;
+      for (int64_t i = 0; i < n; ++i) {
+        fs::path file = path / listing.files[static_cast<std::size_t>(i)];
+        DISCO_ASSIGN_OR_RETURN(bytes, runtime::read_file(file));
+        DISCO_ASSIGN_OR_RETURN(img, core::decode_image(bytes, spec, file.string()));
+        std::copy(img.data(), img.data() + per, out.data.x.data() + i * per);
+      }
+      out.labelled = false;
+      out.source = arg;
+      return out;
+    }
+  }
+  return load_data(task, data_arg, Split::Test, transform);
 }
 
 }  // namespace disco::cli

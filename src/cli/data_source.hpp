@@ -25,6 +25,7 @@ enum class Split { Train, Test };
 
 struct LoadedData {
   core::Dataset data;
+  bool labelled = true;  // false: y holds no targets (prediction inputs only)
   std::optional<core::TabularTransform> tabular;  // fitted (train) or given (test)
   std::string source;                             // what was loaded, for messages
 };
@@ -33,6 +34,12 @@ struct LoadedData {
 // applied when given; otherwise one is fitted on this data. `split` picks the IDX split.
 Result<LoadedData> load_data(const core::Task& task, const std::string& data_arg, Split split,
                              const std::optional<core::TabularTransform>& transform);
+
+// Like load_data, but also accepts data without labels, for prediction: a tabular CSV without
+// the output columns (needs `transform`), or a flat directory of images. Labelled data loads
+// as in load_data.
+Result<LoadedData> load_inputs(const core::Task& task, const std::string& data_arg,
+                               const std::optional<core::TabularTransform>& transform);
 
 // The default data path of a built-in task, or "" when it has none.
 std::string default_data(const core::Task& task);

@@ -20,12 +20,33 @@ grep -q "confusion matrix" "$dir/eval.out" || fail "no confusion matrix"
 head -1 "$dir/pred.csv" | grep -q "^index,predicted,true,p_Adelie,p_Chinstrap,p_Gentoo$" || fail "predict header"
 [ "$(wc -l <"$dir/pred.csv")" -eq 345 ] || fail "predict row count"
 
+# Prediction on unlabelled rows (no species column): the true column stays empty.
+cut -d, -f2- "$(dirname "$0")/../../tasks/data/penguins.csv" | head -6 >"$dir/unlabelled.csv"
+"$disco" predict --task penguins --model "$dir/p.safetensors" --data "$dir/unlabelled.csv" -o "$dir/u.csv" 2>/dev/null
+[ "$(wc -l <"$dir/u.csv")" -eq 6 ] || fail "unlabelled predict row count"
+sed -n 2p "$dir/u.csv" | grep -q "^0,Adelie,," || fail "unlabelled predict row: $(sed -n 2p "$dir/u.csv")"
+
 # Fashion-MNIST (when Debian's package is installed): a short run must learn something.
 if [ -d /usr/share/datasets/fashion-mnist ]; then
   "$disco" train --task fashion-mnist --limit 3000 --epochs 1 --no-progress -o "$dir/f.safetensors" >"$dir/f.out"
   "$disco" evaluate --task fashion-mnist --model "$dir/f.safetensors" --limit 2000 >"$dir/fe.out"
   acc=$(sed -n 's/^accuracy *//p' "$dir/fe.out")
   awk -v a="$acc" 'BEGIN { exit !(a >= 0.55) }' || fail "fashion-mnist accuracy $acc < 0.55 after 3000 samples"
+  # A flat folder of unlabelled PNGs (a white square and a black one, written with zlib).
+  mkdir "$dir/imgs"
+  python3 - "$dir/imgs" <<'PY'
+import struct, sys, zlib
+def png(path, value):
+    raw = b"".join(b"\x00" + bytes([value]) * 28 for _ in range(28))
+    chunk = lambda t, d: struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 28, 28, 8, 0, 0, 0, 0))
+                + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+png(sys.argv[1] + "/a.png", 255)
+png(sys.argv[1] + "/b.png", 0)
+PY
+  "$disco" predict --task fashion-mnist --model "$dir/f.safetensors" --data "$dir/imgs" -o "$dir/imgs.csv" 2>/dev/null
+  [ "$(wc -l <"$dir/imgs.csv")" -eq 3 ] || fail "image folder predict rows: $(cat "$dir/imgs.csv")"
 fi
 
 # Errors name what was wrong.
