@@ -53,7 +53,8 @@ class FilesTest : public ::testing::Test {
 std::string bmp(uint8_t r, uint8_t g, uint8_t b) {  // 1x1 24-bit BMP
   std::string s(58, '\0');
   auto put = [&](int at, uint32_t v) {
-    for (int i = 0; i < 4; ++i) s[static_cast<std::size_t>(at + i)] = static_cast<char>((v >> (8 * i)) & 0xFF);
+    for (int i = 0; i < 4; ++i)
+      s[static_cast<std::size_t>(at + i)] = static_cast<char>((v >> (8 * i)) & 0xFF);
   };
   s[0] = 'B';
   s[1] = 'M';
@@ -161,7 +162,8 @@ TEST_F(FilesTest, LoadsImagesLabelledByACsv) {
   write(dir_ / "img" / "c.bmp", bmp(0, 0, 255));
   auto missing = load_image_csv(dir_ / "labels.csv", dir_ / "img", {1, 1, 3});
   ASSERT_FALSE(missing.has_value());
-  EXPECT_EQ(missing.error().message, (dir_ / "labels.csv").string() + ": no label for image 'c.bmp'");
+  EXPECT_EQ(missing.error().message,
+            (dir_ / "labels.csv").string() + ": no label for image 'c.bmp'");
 }
 
 TEST_F(FilesTest, LoadsCsvAndTextFiles) {
@@ -176,7 +178,8 @@ TEST_F(FilesTest, LoadsCsvAndTextFiles) {
 }
 
 TEST_F(FilesTest, LoadsGzippedIdxFiles) {
-  std::string images("\x00\x00\x08\x03\x00\x00\x00\x02\x00\x00\x00\x01\x00\x00\x00\x01\xff\x00", 18);
+  std::string images("\x00\x00\x08\x03\x00\x00\x00\x02\x00\x00\x00\x01\x00\x00\x00\x01\xff\x00",
+                     18);
   std::string labels("\x00\x00\x08\x01\x00\x00\x00\x02\x03\x01", 10);
   write_gz(dir_ / "train-images-idx3-ubyte.gz", images);
   write(dir_ / "train-labels-idx1-ubyte", labels);

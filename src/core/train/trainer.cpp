@@ -22,10 +22,7 @@ Result<std::unique_ptr<Trainer>> Trainer::create(Model& model, Parallel& paralle
 }
 
 Trainer::Trainer(Model& model, Parallel& parallel, uint64_t seed, std::unique_ptr<Optimizer> opt)
-    : model_(&model),
-      rng_(seed),
-      optimizer_(std::move(opt)),
-      graph_(parallel) {}
+    : model_(&model), rng_(seed), optimizer_(std::move(opt)), graph_(parallel) {}
 
 Var Trainer::targets(const Tensor& y, const Tensor& output) {
   int64_t b = output.dim(0);
