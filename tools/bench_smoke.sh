@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# Runs every benchmark at a tiny size so CI notices when one breaks. Figures printed here are not
-# meaningful; see README.md "Benchmarks" for the real runs.
+# Runs every benchmark at a tiny size so CI notices when one breaks: the native Google Benchmark
+# executables and the WebAssembly kernels benchmark under node. Figures printed here are not
+# meaningful; bench/README.md describes the real runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export NODE_PATH=/usr/share/nodejs
 for b in build/native-release/bench/*_bench; do
   [ -x "$b" ] || continue
   echo "-- $b"
   "$b" --benchmark_min_time=0.01 >/dev/null
+done
+for b in build/wasm-release/bench/*_bench.js; do
+  [ -f "$b" ] || continue
+  echo "-- $b"
+  node --no-experimental-fetch "$b" 0.01 >/dev/null
 done
