@@ -3,7 +3,7 @@
 
 # disco_test(<target> SOURCES <files...> LIBS <libs...>): one GoogleTest executable.
 # Natively its tests are discovered into ctest; under Emscripten the executable is a single-file
-# node program run by ctest as one test (tests/wasm/run_node.sh).
+# node program (-sENVIRONMENT=node -sSINGLE_FILE=1) run by ctest as one test.
 function(disco_test name)
   cmake_parse_arguments(T "" "" "SOURCES;LIBS" ${ARGN})
   add_executable(${name} ${T_SOURCES})

@@ -2,6 +2,7 @@
 // The concrete layers and make_layer(). Each layer reads its Keras-style spec fields, validates
 // them (naming the field in errors), checks its input shape in build() and composes its forward
 // pass from Graph primitives.
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -320,9 +321,22 @@ class Dropout final : public Layer {
     if (!ctx.training || rate_ == 0.0f) return x;
     DISCO_CHECK(ctx.rng != nullptr, "dropout needs an Rng while training");
     Tensor mask = ctx.graph.alloc(ctx.graph.value(x).shape());
-    float keep = 1.0f - rate_;
-    float scale = 1.0f / keep;
-    for (int64_t i = 0; i < mask.numel(); ++i) mask[i] = ctx.rng->uniform() < keep ? scale : 0.0f;
+    const float keep = 1.0f - rate_;
+    const float scale = 1.0f / keep;
+    // Masks are drawn in fixed blocks, each from its own generator seeded from one draw of the
+    // layer's Rng, so blocks fill in parallel and the mask does not depend on the thread count.
+    constexpr int64_t kBlock = 4096;
+    const uint64_t base = ctx.rng->next_u64();
+    const auto threshold = static_cast<uint32_t>(static_cast<double>(keep) * 16777216.0);
+    float* m = mask.data();
+    const int64_t n = mask.numel();
+    for_chunks(ctx.graph.parallel(), (n + kBlock - 1) / kBlock, [&](int64_t b0, int64_t b1) {
+      for (int64_t b = b0; b < b1; ++b) {
+        Rng rng(base + static_cast<uint64_t>(b) * 0x9E3779B97F4A7C15ull);
+        for (int64_t i = b * kBlock; i < std::min(n, (b + 1) * kBlock); ++i)
+          m[i] = (rng.next_u32() >> 8) < threshold ? scale : 0.0f;
+      }
+    });
     return ctx.graph.mul(x, ctx.graph.input(std::move(mask)));
   }
   Json to_json() const override { return {{"type", type()}, {"rate", rate_}}; }
