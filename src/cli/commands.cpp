@@ -126,10 +126,7 @@ Result<void> run_train(const TrainOptions& o) {
                format_duration(seconds_since(t_load)).c_str());
 
   core::Model model = task.make_model();
-  if (parts.train.sample_shape() != model.input_shape())
-    return make_error(Errc::InvalidArgument,
-                      "the data's samples have shape " + parts.train.sample_shape().to_string() +
-                          " but task '" + task.id + "' expects " + model.input_shape().to_string());
+  DISCO_TRY(core::check_compatible(model, all, loaded.source));
   Rng init_rng(s.seed);
   model.init_weights(init_rng);
   runtime::ThreadPool pool(o.threads);
@@ -223,6 +220,8 @@ Result<std::unique_ptr<InferenceSession>> open_session(const std::string& task_a
                        std::make_unique<runtime::ThreadPool>(threads),
                        {}});
   s->data = limited(std::move(loaded.data), limit, s->task.training.seed);
+  // Unlabelled data has n_classes 0, so only its sample shape is checked.
+  DISCO_TRY(core::check_compatible(s->model.model, s->data, loaded.source));
   DISCO_ASSIGN_OR_RETURN(trainer, core::Trainer::create(s->model.model, *s->pool, 0));
   s->trainer = std::move(trainer);
   return s;

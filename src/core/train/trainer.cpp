@@ -15,6 +15,26 @@ int64_t predicted_class(const float* row, int64_t k, float cut) {
 
 }  // namespace
 
+Result<void> check_compatible(const Model& model, const Dataset& data, std::string_view source) {
+  std::string src(source);
+  if (data.sample_shape() != model.input_shape())
+    return make_error(Errc::InvalidArgument,
+                      src + ": samples have shape " + data.sample_shape().to_string() +
+                          " but the model expects " + model.input_shape().to_string());
+  if (!data.is_classification() || data.y.rank() != 1) return {};
+  int64_t k = model.output_shape().numel();
+  int64_t n_classes = k == 1 ? 2 : k;
+  for (int64_t i = 0; i < data.y.numel(); ++i) {
+    auto label = static_cast<int64_t>(data.y[i]);
+    if (label < 0 || label >= n_classes)
+      return make_error(Errc::InvalidArgument, src + ": sample " + std::to_string(i) +
+                                                   " has class " + std::to_string(label) +
+                                                   " but the model has " +
+                                                   std::to_string(n_classes) + " classes");
+  }
+  return {};
+}
+
 Result<std::unique_ptr<Trainer>> Trainer::create(Model& model, Parallel& parallel, uint64_t seed) {
   DISCO_ASSIGN_OR_RETURN(config, parse_optimizer(model.optimizer_spec(), "model.optimizer"));
   auto opt = make_optimizer(config, model);

@@ -56,6 +56,11 @@ struct EpochLog {
   std::optional<Evaluation> validation;
 };
 
+// Checks that `data` can be fed to `model`: the sample shape equals the model's input shape, and
+// for classification every label is an output class of the model (or 0/1 for a single sigmoid
+// unit). Errors: InvalidArgument describing the mismatch, naming `source`.
+Result<void> check_compatible(const Model& model, const Dataset& data, std::string_view source);
+
 class Trainer {
  public:
   // Builds the optimizer from the model's spec. Errors: InvalidArgument from parse_optimizer.

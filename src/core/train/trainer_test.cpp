@@ -155,3 +155,28 @@ TEST(Trainer, SmallCnnLearnsToSeparateBrightFromDarkImages) {
 
 }  // namespace
 }  // namespace disco::core
+
+namespace disco::core {
+namespace {
+
+TEST(CheckCompatible, RejectsWrongShapesAndUnknownClasses) {
+  Result<Model> m = Model::from_spec(Json::parse(R"({"input_shape": [2], "layers": [
+      {"type": "dense", "units": 3, "activation": "softmax"}]})"));
+  ASSERT_TRUE(m.has_value());
+  Dataset d;
+  d.x = Tensor::zeros({2, 2});
+  d.y = Tensor::from({2}, std::vector<float>{0, 2});
+  d.n_classes = 3;
+  EXPECT_TRUE(check_compatible(*m, d, "d.csv").has_value());
+  d.y[1] = 3;
+  d.n_classes = 4;
+  Result<void> r = check_compatible(*m, d, "d.csv");
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().message, "d.csv: sample 1 has class 3 but the model has 3 classes");
+  d.x = Tensor::zeros({2, 5});
+  EXPECT_NE(check_compatible(*m, d, "d.csv").error().message.find("samples have shape (5,)"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace disco::core
