@@ -2,6 +2,7 @@
 #include "runtime/thread_pool.hpp"
 
 #include <algorithm>
+#include <chrono>
 
 #include "core/base/check.hpp"
 
@@ -12,7 +13,10 @@ constexpr int kIndexBits = 22;
 constexpr int kTasksBits = 22;
 constexpr uint64_t kIndexMask = (uint64_t{1} << kIndexBits) - 1;
 constexpr uint64_t kTasksMask = (uint64_t{1} << kTasksBits) - 1;
-constexpr int kSpinIterations = 20000;  // roughly 50-100 us before a worker sleeps
+// How long a worker spins for the next region before it sleeps. Long enough to bridge the gaps
+// between the parallel regions of one training step, short enough not to steal a core for long
+// when the machine is oversubscribed.
+constexpr auto kSpinTime = std::chrono::microseconds(30);
 
 uint64_t generation_of(uint64_t w) { return w >> (kIndexBits + kTasksBits); }
 uint64_t tasks_of(uint64_t w) { return (w >> kIndexBits) & kTasksMask; }
@@ -79,11 +83,12 @@ void ThreadPool::run(std::size_t n_tasks, const std::function<void(std::size_t)>
     wake_.notify_all();
   }
   drain();
+  // The caller's own share is done; the rest is short, so spin (yielding now and then).
   for (int spins = 0; n_done_.load(std::memory_order_acquire) != n_tasks; ++spins) {
-    if (spins < kSpinIterations) {
-      cpu_relax();
-    } else {
+    if ((spins & 255) == 255) {
       std::this_thread::yield();
+    } else {
+      cpu_relax();
     }
   }
 }
@@ -92,10 +97,12 @@ void ThreadPool::worker_loop() {
   uint64_t seen = 0;
   for (;;) {
     int spins = 0;
+    auto spin_until = std::chrono::steady_clock::now() + kSpinTime;
     uint64_t g;
     while ((g = generation_of(work_.load(std::memory_order_acquire))) == seen) {
       if (stop_.load(std::memory_order_acquire)) return;
-      if (++spins < kSpinIterations) {
+      // Read the clock only every 64 spins.
+      if ((++spins & 63) != 0 || std::chrono::steady_clock::now() < spin_until) {
         cpu_relax();
         continue;
       }
@@ -106,6 +113,7 @@ void ThreadPool::worker_loop() {
       });
       n_sleeping_.fetch_sub(1, std::memory_order_seq_cst);
       spins = 0;
+      spin_until = std::chrono::steady_clock::now() + kSpinTime;
     }
     seen = g;
     drain();

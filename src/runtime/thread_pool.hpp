@@ -6,7 +6,7 @@
 //
 // Training issues tens of small parallel regions per batch, so waking sleeping threads through
 // the kernel on every region costs more than the work. Workers therefore spin for a short while
-// (kSpinIterations) after a region before they sleep, and run() only signals the condition
+// (about 30 us) after a region before they sleep, and run() only signals the condition
 // variable when some worker is actually asleep.
 //
 // Task claiming is lock-free: one 64-bit word packs (generation, n_tasks, next index), so a
