@@ -7,6 +7,7 @@ set -euo pipefail
 disco=$1
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
+trap 'echo "FAIL: line $LINENO: $BASH_COMMAND" >&2' ERR
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 # Tabular: train, evaluate, predict.
@@ -17,14 +18,15 @@ acc=$(sed -n 's/^accuracy *//p' "$dir/eval.out")
 awk -v a="$acc" 'BEGIN { exit !(a >= 0.95) }' || fail "penguins accuracy $acc < 0.95"
 grep -q "confusion matrix" "$dir/eval.out" || fail "no confusion matrix"
 "$disco" predict --task penguins --model "$dir/p.safetensors" -o "$dir/pred.csv" 2>/dev/null
-head -1 "$dir/pred.csv" | grep -q "^index,predicted,true,p_Adelie,p_Chinstrap,p_Gentoo$" || fail "predict header"
+[ "$(head -1 "$dir/pred.csv")" = "index,predicted,true,p_Adelie,p_Chinstrap,p_Gentoo" ] || fail "predict header"
 [ "$(wc -l <"$dir/pred.csv")" -eq 345 ] || fail "predict row count"
 
 # Prediction on unlabelled rows (no species column): the true column stays empty.
-cut -d, -f2- "$(dirname "$0")/../../tasks/data/penguins.csv" | head -6 >"$dir/unlabelled.csv"
+head -6 "$(dirname "$0")/../../tasks/data/penguins.csv" >"$dir/head.csv"
+cut -d, -f2- "$dir/head.csv" >"$dir/unlabelled.csv"
 "$disco" predict --task penguins --model "$dir/p.safetensors" --data "$dir/unlabelled.csv" -o "$dir/u.csv" 2>/dev/null
 [ "$(wc -l <"$dir/u.csv")" -eq 6 ] || fail "unlabelled predict row count"
-sed -n 2p "$dir/u.csv" | grep -q "^0,Adelie,," || fail "unlabelled predict row: $(sed -n 2p "$dir/u.csv")"
+case "$(sed -n 2p "$dir/u.csv")" in 0,Adelie,,*) ;; *) fail "unlabelled predict row: $(sed -n 2p "$dir/u.csv")" ;; esac
 
 # Fashion-MNIST (when Debian's package is installed): a short run must learn something.
 if [ -d /usr/share/datasets/fashion-mnist ]; then
