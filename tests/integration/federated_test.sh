@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# End to end on loopback: `disco serve`, its HTTP API (including the error paths), and three
+# `disco train --server` clients on disjoint Fashion-MNIST shards. The federated model must
+# reach the accuracy of centralised training on the union of the shards within 2 points.
+# Usage: federated_test.sh <path to disco>
+set -euo pipefail
+disco=$1
+here=$(cd "$(dirname "$0")" && pwd)
+dir=$(mktemp -d)
+server_pid=
+cleanup() {
+  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
+  jobs -p | xargs -r kill 2>/dev/null || true
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+trap 'echo "FAIL: line $LINENO: $BASH_COMMAND" >&2' ERR
+fail() {
+  echo "FAIL: $*" >&2
+  for f in "$dir"/*.log; do echo "--- $f" >&2; tail -20 "$f" >&2; done
+  exit 1
+}
+[ -d /usr/share/datasets/fashion-mnist ] || { echo "SKIP: no fashion-mnist"; exit 0; }
+
+# The data: 3 disjoint shards of 4000 images, their union, 2000 test images.
+"$here/make_shards.py" "$dir/data" 3 4000 2000 7
+
+# A federated copy of the built-in Fashion-MNIST task: 3 participants, 5 rounds of 1 epoch.
+mkdir "$dir/tasks"
+python3 - "$here/../../tasks/fashion-mnist.json" "$dir/tasks/fm3.json" <<'PY'
+import json, sys
+t = json.load(open(sys.argv[1]))
+t["id"] = "fm3"
+t["training"].update({"epochs": 5, "round_duration": 1, "validation_split": 0, "batch_size": 32})
+t["federation"] = {"scheme": "federated", "min_participants": 3}
+json.dump(t, open(sys.argv[2], "w"), indent=1)
+PY
+
+# The server, on a free port.
+"$disco" serve --port 0 --data-dir "$dir/state" --tasks-dir "$dir/tasks" 2>"$dir/server.log" &
+server_pid=$!
+port=
+for _ in $(seq 100); do
+  port=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\).*|\1|p' "$dir/server.log")
+  [ -n "$port" ] && break
+  sleep 0.1
+done
+[ -n "$port" ] || fail "server did not start"
+url=http://127.0.0.1:$port
+
+# The HTTP API, including its error paths.
+python3 - "$url" "$here/../../tasks/penguins.json" <<'PY'
+import json, sys, urllib.request, urllib.error
+url, penguins = sys.argv[1], sys.argv[2]
+def call(method, path, body=None, headers={}):
+    req = urllib.request.Request(url + path, data=body, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(req) as r:
+            return r.status, r.read(), r.headers
+    except urllib.error.HTTPError as e:
+        return e.code, e.read(), e.headers
+def check(cond, what):
+    if not cond:
+        print("FAIL:", what); sys.exit(1)
+s, b, h = call("GET", "/api/health")
+check(s == 200 and json.loads(b)["status"] == "ok", "health")
+check(h["Cross-Origin-Opener-Policy"] == "same-origin", "COOP header")
+check(h["Cross-Origin-Embedder-Policy"] == "require-corp", "COEP header")
+s, b, _ = call("GET", "/api/tasks")
+check(s == 200 and [t["id"] for t in json.loads(b)] == ["fm3"], "task list: %r" % b)
+s, b, _ = call("GET", "/api/tasks/fm3")
+check(s == 200 and json.loads(b)["federation"]["min_participants"] == 3, "get task")
+s, b, _ = call("GET", "/api/tasks/nope")
+check(s == 404 and "nope" in json.loads(b)["error"], "unknown task: %d %r" % (s, b))
+bad = json.load(open(penguins)); bad["id"] = "bad"; bad["federation"]["min_participants"] = 0
+s, b, _ = call("POST", "/api/tasks", json.dumps(bad).encode())
+check(s == 400 and "federation.min_participants" in json.loads(b)["error"], "bad task: %d %r" % (s, b))
+s, b, _ = call("POST", "/api/tasks", b"{not json")
+check(s == 400, "malformed JSON: %d" % s)
+good = json.load(open(penguins)); good["id"] = "penguins-fed"
+good["federation"] = {"scheme": "federated", "min_participants": 2}
+s, b, _ = call("POST", "/api/tasks", json.dumps(good).encode())
+check(s == 201 and json.loads(b)["id"] == "penguins-fed", "create task: %d %r" % (s, b))
+s, b, _ = call("POST", "/api/tasks", json.dumps(good).encode())
+check(s == 409, "duplicate task: %d" % s)
+s, b, _ = call("GET", "/api/tasks/penguins-fed/model")
+check(s == 200 and len(b) > 100 and b"penguins-fed" in b[:4096], "model download")
+s, b, _ = call("GET", "/api/tasks/fm3/status")
+st = json.loads(b)
+check(s == 200 and st["phase"] == "Waiting" and st["rounds_completed"] == 0, "status: %r" % st)
+s, b, _ = call("DELETE", "/api/tasks/fm3")
+check(s == 405, "DELETE: %d" % s)
+PY
+
+# A malformed protocol message closes that connection only: the server keeps answering.
+python3 - "$port" <<'PY'
+import base64, os, socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+key = base64.b64encode(os.urandom(16)).decode()
+s.sendall(("GET /ws/fm3 HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+           "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n" % key).encode())
+resp = s.recv(4096)
+assert resp.startswith(b"HTTP/1.1 101"), resp
+payload = b"\xc1\xff garbage"
+mask = os.urandom(4)
+frame = bytes([0x82, 0x80 | len(payload)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+s.sendall(frame)
+s.settimeout(10)
+data = b""
+while True:
+    chunk = s.recv(4096)
+    if not chunk: break
+    data += chunk
+# The server answers with an ErrorMessage frame and a close frame, then closes the socket.
+assert len(data) > 0 and data[0] == 0x82, data
+PY
+python3 -c "import urllib.request,sys; urllib.request.urlopen('$url/api/health')" || fail "server died after a malformed message"
+
+# Three clients, one shard each.
+for k in 0 1 2; do
+  "$disco" train --server "$url" --task fm3 --data "$dir/data/shard-$k" --no-progress \
+    -o "$dir/fed-$k.safetensors" >"$dir/client-$k.log" 2>&1 &
+done
+for k in 0 1 2; do wait %$((k + 1)) || fail "client $k failed"; done
+cmp -s "$dir/fed-0.safetensors" "$dir/fed-1.safetensors" || fail "clients 0 and 1 ended with different models"
+cmp -s "$dir/fed-0.safetensors" "$dir/fed-2.safetensors" || fail "clients 0 and 2 ended with different models"
+
+python3 - "$url" <<'PY'
+import json, sys, urllib.request
+st = json.load(urllib.request.urlopen(sys.argv[1] + "/api/tasks/fm3/status"))
+assert st["phase"] == "Finished" and st["rounds_completed"] == 5, st
+assert [r["round"] for r in st["rounds"]] == [1, 2, 3, 4, 5], st["rounds"]
+assert all(r["contributions"] == 3 for r in st["rounds"]), st["rounds"]
+assert len(st["participants"]) == 3, st["participants"]
+PY
+
+# Centralised training on the union, same epochs, then both on the same test images.
+"$disco" train --task "$dir/tasks/fm3.json" --data "$dir/data/all" --no-progress \
+  -o "$dir/central.safetensors" >"$dir/central.log" 2>&1
+"$disco" evaluate --task "$dir/tasks/fm3.json" --model "$dir/fed-0.safetensors" --data "$dir/data/all" >"$dir/fed-eval.log"
+"$disco" evaluate --task "$dir/tasks/fm3.json" --model "$dir/central.safetensors" --data "$dir/data/all" >"$dir/central-eval.log"
+fed=$(sed -n 's/^accuracy *//p' "$dir/fed-eval.log")
+central=$(sed -n 's/^accuracy *//p' "$dir/central-eval.log")
+echo "federated accuracy $fed, centralised accuracy $central"
+awk -v f="$fed" -v c="$central" 'BEGIN { exit !(f >= c - 0.02) }' ||
+  fail "federated accuracy $fed is more than 2 points below centralised $central"
+echo "PASS"
