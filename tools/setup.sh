@@ -10,7 +10,9 @@ DEB_PACKAGES=(
   cmake ninja-build g++ pkg-config git
   # C++ libraries
   libgtest-dev googletest libbenchmark-dev nlohmann-json3-dev libcli11-dev libstb-dev zlib1g-dev
-  libopenblas-dev
+  libopenblas-dev libsqlite3-dev
+  # Asio/Beast (header-only; Boost.System is header-only since 1.69, so no libboost-system-dev)
+  libboost-dev
   # WebAssembly toolchain (it pulls in nodejs when no node is installed)
   emscripten
   # data and reference implementations for benchmarks

@@ -6,6 +6,9 @@
 #include <exception>
 
 #include "cli/commands.hpp"
+#include "cli/federated.hpp"
+#include "cli/serve.hpp"
+#include "cli/simulate.hpp"
 
 namespace {
 
@@ -36,6 +39,10 @@ int main(int argc, char** argv) {
     t->add_option("--report-json", train.report_json, "Write a JSON summary here");
     bool no_progress = false;
     t->add_flag("--no-progress", no_progress, "Do not draw a progress bar");
+    disco::cli::FederatedOptions fed;
+    t->add_option("--server", fed.server, "Join the task on this disco server (http://host:port)");
+    t->add_option("--client-id", fed.client_id, "With --server: rejoin as this client id");
+    t->add_option("--join-token", fed.join_token, "With --server: the task's join token");
 
     disco::cli::EvaluateOptions eval;
     auto* e = app.add_subcommand("evaluate", "Report loss, accuracy and a confusion matrix");
@@ -56,13 +63,48 @@ int main(int argc, char** argv) {
     p->add_option("--threads", pred.threads, "Worker threads (0 = all cores)");
 
     app.add_subcommand("tasks", "List the built-in tasks");
+    disco::cli::ServeOptions serve;
+    auto* sv = app.add_subcommand("serve", "Run the federated server with the built-in tasks");
+    sv->add_option("--host", serve.host, "Address to listen on")->capture_default_str();
+    sv->add_option("--port", serve.port, "TCP port (0 = any free port)")->capture_default_str();
+    sv->add_option("--data-dir", serve.data_dir, "Where tasks, rounds and models are kept")
+        ->capture_default_str();
+    sv->add_option("--tasks-dir", serve.tasks_dir, "Built-in task files (default: disco's)");
+    sv->add_option("--web-dir", serve.web_dir, "Static web app to serve (default: disco's)");
+    sv->add_option("--join-token", serve.join_tokens, "TASK=TOKEN: only holders may join TASK");
+    sv->add_option("--max-message-mb", serve.max_message_mb, "Largest protocol message")
+        ->capture_default_str();
+
+    disco::cli::SimulateOptions sim;
+    bool sim_no_progress = false;
+    auto* sm = app.add_subcommand("simulate", "Simulate federated training among N clients");
+    sm->add_option("--task", sim.task, "Task JSON file or built-in task id")->required();
+    sm->add_option("--clients", sim.n_clients, "Number of simulated clients")->required();
+    sm->add_option("--data", sim.data, "Training data to split (default: the task's data)");
+    sm->add_option("--split", sim.split, "iid or dirichlet:ALPHA (label skew)")
+        ->capture_default_str();
+    sm->add_option("--seed", sim.seed, "Override the task's seed");
+    sm->add_option("--rounds", sim.rounds, "Override the task's number of rounds");
+    sm->add_option("--test-data", sim.test_data, "Test data (default: the data's test split)");
+    sm->add_option("--limit", sim.limit, "Use at most this many training samples");
+    sm->add_option("--limit-test", sim.limit_test, "Use at most this many test samples");
+    sm->add_option("-o,--output", sim.output, "Final model (default <task>-simulated.safetensors)");
+    sm->add_option("--threads", sim.threads, "Worker threads (0 = all cores)");
+    sm->add_option("--report-json", sim.report_json, "Write a JSON summary here");
+    sm->add_flag("--no-progress", sim_no_progress, "Do not draw a progress bar");
 
     CLI11_PARSE(app, argc, argv);
+    sim.progress = !sim_no_progress;
     train.progress = !no_progress;
-    if (app.got_subcommand("train")) return report(disco::cli::run_train(train));
+    if (app.got_subcommand("train")) {
+      return report(fed.server.empty() ? disco::cli::run_train(train)
+                                       : disco::cli::run_federated_train(train, fed));
+    }
     if (app.got_subcommand("evaluate")) return report(disco::cli::run_evaluate(eval));
     if (app.got_subcommand("predict")) return report(disco::cli::run_predict(pred));
     if (app.got_subcommand("tasks")) return report(disco::cli::run_tasks());
+    if (app.got_subcommand("serve")) return report(disco::cli::run_serve(serve));
+    if (app.got_subcommand("simulate")) return report(disco::cli::run_simulate(sim));
     return 2;
   } catch (const std::exception& ex) {
     std::fprintf(stderr, "disco: internal error: %s\n", ex.what());

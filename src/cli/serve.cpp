@@ -13,7 +13,8 @@ Result<void> run_serve(const ServeOptions& o) {
   s.host = o.host;
   s.port = o.port;
   s.data_dir = o.data_dir;
-  s.tasks_dir = o.tasks_dir.empty() ? std::filesystem::path(DISCO_TASKS_DIR) : o.tasks_dir;
+  s.tasks_dir = o.tasks_dir.empty() ? std::filesystem::path(DISCO_TASKS_DIR)
+                                    : std::filesystem::path(o.tasks_dir);
   if (!o.web_dir.empty()) {
     if (!std::filesystem::is_directory(o.web_dir))
       return make_error(Errc::NotFound, "--web-dir: no directory " + o.web_dir);

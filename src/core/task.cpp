@@ -2,6 +2,8 @@
 #include "core/task.hpp"
 
 #include <cctype>
+#include <cmath>
+#include <cstdio>
 
 namespace disco::core {
 namespace {
@@ -13,6 +15,64 @@ Result<int64_t> positive(const Json& obj, std::string_view key, std::string_view
   if (*v <= 0)
     return field_error(path, key, "must be a positive integer, got " + std::to_string(*v));
   return *v;
+}
+
+std::string number_text(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
+Result<void> parse_federation(const Json& doc, Task& task) {
+  const Json fed = doc.contains("federation") ? doc["federation"] : Json::object();
+  if (!fed.is_object()) return field_error("", "federation", "must be an object");
+  const std::string path = "federation";
+  DISCO_TRY(reject_unknown_fields(
+      fed, path,
+      {"scheme", "min_participants", "fraction", "round_timeout_s", "aggregation", "buffer_size",
+       "staleness", "server_optimizer", "proximal_mu"}));
+  FederationSettings f;
+  DISCO_ASSIGN_OR_RETURN(scheme, get_string_or(fed, "scheme", path, "local"));
+  if (scheme != "local" && scheme != "federated" && scheme != "decentralized")
+    return field_error(
+        path, "scheme",
+        "must be \"local\", \"federated\" or \"decentralized\", got \"" + scheme + "\"");
+  f.scheme = scheme;
+  DISCO_ASSIGN_OR_RETURN(min_p, positive(fed, "min_participants", path, 1));
+  f.min_participants = min_p;
+  DISCO_ASSIGN_OR_RETURN(fraction, get_number_or(fed, "fraction", path, 1.0));
+  if (!(fraction > 0.0 && fraction <= 1.0))
+    return field_error(path, "fraction", "must be in (0, 1], got " + number_text(fraction));
+  f.fraction = fraction;
+  DISCO_ASSIGN_OR_RETURN(timeout, get_number_or(fed, "round_timeout_s", path, 0.0));
+  if (!(timeout >= 0.0) || !std::isfinite(timeout))
+    return field_error(path, "round_timeout_s",
+                       "must be a finite number >= 0, got " + number_text(timeout));
+  f.round_timeout_s = timeout;
+  DISCO_ASSIGN_OR_RETURN(aggregation, get_string_or(fed, "aggregation", path, "sync"));
+  if (aggregation != "sync" && aggregation != "async")
+    return field_error(path, "aggregation",
+                       "must be \"sync\" or \"async\", got \"" + aggregation + "\"");
+  f.aggregation = aggregation;
+  DISCO_ASSIGN_OR_RETURN(buffer, get_int_or(fed, "buffer_size", path, 0));
+  if (buffer < 0)
+    return field_error(path, "buffer_size", "must be >= 0, got " + std::to_string(buffer));
+  f.buffer_size = buffer;
+  if (fed.contains("staleness")) {
+    DISCO_ASSIGN_OR_RETURN(st, parse_staleness_policy(fed["staleness"], path + ".staleness"));
+    f.staleness = st;
+  }
+  if (fed.contains("server_optimizer")) {
+    DISCO_ASSIGN_OR_RETURN(
+        opt, parse_server_optimizer(fed["server_optimizer"], path + ".server_optimizer"));
+    f.server_optimizer = opt;
+  }
+  DISCO_ASSIGN_OR_RETURN(mu, get_number_or(fed, "proximal_mu", path, 0.0));
+  if (!(mu >= 0.0) || !std::isfinite(mu))
+    return field_error(path, "proximal_mu", "must be a finite number >= 0, got " + number_text(mu));
+  f.proximal_mu = mu;
+  task.federation = std::move(f);
+  return {};
 }
 
 Result<void> parse_data(const Json& doc, Task& task) {
@@ -122,6 +182,12 @@ Model Task::make_model() const {
   return std::move(m).value();
 }
 
+int64_t Task::n_rounds() const {
+  const int64_t d = training.round_duration;
+  DISCO_CHECK(d > 0, "Task::n_rounds: round_duration was validated by parse_task");
+  return (training.epochs + d - 1) / d;
+}
+
 Result<Task> parse_task(const Json& doc) {
   if (!doc.is_object()) return make_error(Errc::InvalidArgument, "task: must be a JSON object");
   DISCO_TRY(reject_unknown_fields(
@@ -167,16 +233,7 @@ Result<Task> parse_task(const Json& doc) {
                        "must be a multiple of round_duration (" + std::to_string(rounds) + ")");
   task.training = {epochs, batch, split, static_cast<uint64_t>(seed), rounds};
 
-  const Json fed = doc.contains("federation") ? doc["federation"] : Json::object();
-  if (!fed.is_object()) return field_error("", "federation", "must be an object");
-  DISCO_TRY(reject_unknown_fields(fed, "federation", {"scheme", "min_participants"}));
-  DISCO_ASSIGN_OR_RETURN(scheme, get_string_or(fed, "scheme", "federation", "local"));
-  if (scheme != "local" && scheme != "federated" && scheme != "decentralized")
-    return field_error(
-        "federation", "scheme",
-        "must be \"local\", \"federated\" or \"decentralized\", got \"" + scheme + "\"");
-  DISCO_ASSIGN_OR_RETURN(min_p, positive(fed, "min_participants", "federation", 1));
-  task.federation = {scheme, min_p};
+  DISCO_TRY(parse_federation(doc, task));
   return task;
 }
 

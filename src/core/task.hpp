@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/aggregate/server_optimizer.hpp"
+#include "core/aggregate/staleness.hpp"
 #include "core/base/result.hpp"
 #include "core/data/tabular.hpp"
 #include "core/json_util.hpp"
@@ -39,9 +41,21 @@ struct TrainingSettings {
   int64_t round_duration = 1;  // epochs between two aggregations (federated, decentralized)
 };
 
+// How the nodes of a task aggregate (docs/formats.md, docs/protocol.md).
 struct FederationSettings {
   std::string scheme = "local";  // local | federated | decentralized
-  int64_t min_participants = 1;
+  int64_t min_participants = 1;  // > 0
+  // sync: a round closes once this fraction (0, 1] of the round's participants contributed (and
+  // at least min_participants did).
+  double fraction = 1.0;
+  // sync: seconds after StartRound before the round closes with what it has (or fails with too
+  // few contributions); 0 = no deadline. >= 0, finite.
+  double round_timeout_s = 0;
+  std::string aggregation = "sync";  // sync | async (FedBuff)
+  int64_t buffer_size = 0;           // async: aggregate every K contributions; 0 = min_participants
+  StalenessPolicy staleness;         // async; JSON "staleness"
+  ServerOptimizerConfig server_optimizer;  // JSON "server_optimizer"
+  double proximal_mu = 0;                  // client-side FedProx term, >= 0
 };
 
 struct Task {
@@ -57,6 +71,9 @@ struct Task {
 
   // A fresh model from model_spec (weights zero; the spec was validated by parse_task).
   Model make_model() const;
+  // Number of aggregations: ceil(training.epochs / training.round_duration); each round trains
+  // round_duration local epochs. >= 1 for a parsed task.
+  int64_t n_rounds() const;
 };
 
 const char* data_type_name(DataType t);

@@ -65,6 +65,74 @@ TEST(Task, RejectsBadFieldsByName) {
   EXPECT_NE(error_of(t).find("model.layers[0].filters: must be an integer"), std::string::npos);
 }
 
+TEST(Task, ParsesFederationSettings) {
+  Json t = builtin("penguins");
+  t["training"]["epochs"] = 6;
+  t["training"]["round_duration"] = 2;
+  t["federation"] = Json::parse(R"({"scheme": "federated", "min_participants": 3,
+      "fraction": 0.5, "round_timeout_s": 30, "aggregation": "async", "buffer_size": 4,
+      "staleness": {"policy": "hinge", "max_staleness": 3},
+      "server_optimizer": {"type": "fedadam", "lr": 0.1}, "proximal_mu": 0.01})");
+  Result<Task> r = parse_task(t);
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  const FederationSettings& f = r->federation;
+  EXPECT_EQ(f.scheme, "federated");
+  EXPECT_EQ(f.min_participants, 3);
+  EXPECT_DOUBLE_EQ(f.fraction, 0.5);
+  EXPECT_DOUBLE_EQ(f.round_timeout_s, 30.0);
+  EXPECT_EQ(f.aggregation, "async");
+  EXPECT_EQ(f.buffer_size, 4);
+  EXPECT_EQ(f.staleness.kind, StalenessPolicyKind::Hinge);
+  EXPECT_EQ(f.staleness.max_staleness, std::optional<int64_t>(3));
+  EXPECT_EQ(f.server_optimizer.type, ServerOptimizerType::FedAdam);
+  EXPECT_DOUBLE_EQ(f.server_optimizer.lr, 0.1);
+  EXPECT_DOUBLE_EQ(f.proximal_mu, 0.01);
+  EXPECT_EQ(r->n_rounds(), 3);
+}
+
+TEST(Task, DefaultsFederationSettings) {
+  Json t = builtin("penguins");
+  t.erase("federation");
+  Result<Task> r = parse_task(t);
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  const FederationSettings& f = r->federation;
+  EXPECT_EQ(f.scheme, "local");
+  EXPECT_EQ(f.min_participants, 1);
+  EXPECT_DOUBLE_EQ(f.fraction, 1.0);
+  EXPECT_DOUBLE_EQ(f.round_timeout_s, 0.0);
+  EXPECT_EQ(f.aggregation, "sync");
+  EXPECT_EQ(f.buffer_size, 0);
+  EXPECT_EQ(f.server_optimizer.type, ServerOptimizerType::FedAvg);
+  EXPECT_DOUBLE_EQ(f.proximal_mu, 0.0);
+  EXPECT_EQ(r->n_rounds(), r->training.epochs);
+}
+
+TEST(Task, RejectsBadFederationFieldsByName) {
+  auto with = [](const char* key, Json value) {
+    Json t = builtin("penguins");
+    t["federation"][key] = std::move(value);
+    return error_of(t);
+  };
+  EXPECT_EQ(with("fraction", 0), "federation.fraction: must be in (0, 1], got 0");
+  EXPECT_EQ(with("fraction", 1.5), "federation.fraction: must be in (0, 1], got 1.5");
+  EXPECT_EQ(with("round_timeout_s", -1),
+            "federation.round_timeout_s: must be a finite number >= 0, got -1");
+  EXPECT_EQ(with("aggregation", "fedbuff"),
+            "federation.aggregation: must be \"sync\" or \"async\", got \"fedbuff\"");
+  EXPECT_EQ(with("buffer_size", -2), "federation.buffer_size: must be >= 0, got -2");
+  EXPECT_EQ(with("proximal_mu", -0.5),
+            "federation.proximal_mu: must be a finite number >= 0, got -0.5");
+  EXPECT_EQ(with("min_participants", 0),
+            "federation.min_participants: must be a positive integer, got 0");
+  EXPECT_NE(
+      with("staleness", Json::parse(R"({"exponent": -1})")).find("federation.staleness.exponent"),
+      std::string::npos);
+  EXPECT_NE(
+      with("server_optimizer", Json::parse(R"({"lr": 0})")).find("federation.server_optimizer.lr"),
+      std::string::npos);
+  EXPECT_NE(with("rounds", 3).find("federation.rounds: unknown field"), std::string::npos);
+}
+
 TEST(Task, ReportsTheSourceOfInvalidJson) {
   Result<Task> t = parse_task_text("{\"id\": ", "mytask.json");
   ASSERT_FALSE(t.has_value());

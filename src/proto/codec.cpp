@@ -561,6 +561,15 @@ std::vector<std::byte> encode(const Message& message) {
   return encoder.take();
 }
 
+std::optional<uint64_t> envelope_version(std::span<const std::byte> bytes) {
+  MsgpackReader r(bytes);
+  Result<uint32_t> n = r.read_array_header();
+  if (!n || *n == 0) return std::nullopt;
+  Result<uint64_t> version = r.read_uint();
+  if (!version) return std::nullopt;
+  return *version;
+}
+
 Result<Message> decode(std::span<const std::byte> bytes, const DecodeLimits& limits) {
   if (bytes.size() > limits.max_message_bytes) {
     return make_error(Errc::ProtocolViolation, "message of " + std::to_string(bytes.size()) +

@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -53,6 +54,12 @@ std::vector<std::byte> encode(const Message& message);
 //                           4 * n_params or whose n_params exceeds max_params, non-finite
 //                           weights (when required), an integer out of its field's range.
 Result<Message> decode(std::span<const std::byte> bytes, const DecodeLimits& limits = {});
+
+// The protocol version an envelope announces, read without decoding the rest: the first element
+// of a leading msgpack array, if the bytes start with a non-empty array whose first element is an
+// unsigned integer; nullopt otherwise. Lets a machine whose decode() failed tell a peer speaking
+// another version (ErrorMessage{VersionMismatch}) from one sending bad bytes. Never fails.
+std::optional<uint64_t> envelope_version(std::span<const std::byte> bytes);
 
 // True iff `s` is a model fingerprint: exactly 16 lowercase hex digits.
 bool is_valid_fingerprint(std::string_view s);

@@ -107,6 +107,20 @@ TEST(Codec, WritesVersionAndTypeFirst) {
   EXPECT_EQ(static_cast<int>(bytes[2]), 9);     // MessageType::Ping
 }
 
+TEST(Codec, EnvelopeVersionTellsAnotherVersionFromGarbage) {
+  std::vector<std::byte> bytes = encode(Ping{7});
+  EXPECT_EQ(envelope_version(bytes), std::optional<uint64_t>(kProtocolVersion));
+  bytes[1] = std::byte{0x02};  // positive fixint 2 where the version sits
+  Result<Message> decoded = decode(bytes);
+  ASSERT_FALSE(decoded.has_value());
+  EXPECT_EQ(decoded.error().code, Errc::ProtocolViolation);
+  EXPECT_EQ(envelope_version(bytes), std::optional<uint64_t>(2));
+  EXPECT_EQ(envelope_version(std::vector<std::byte>{}), std::nullopt);
+  EXPECT_EQ(envelope_version(std::vector<std::byte>{std::byte{0x90}}), std::nullopt);
+  EXPECT_EQ(envelope_version(std::vector<std::byte>{std::byte{0x93}, std::byte{0xa1}}),
+            std::nullopt);
+}
+
 TEST(Codec, WritesWeightsAsLittleEndianFloat32) {
   auto bytes = encode(TrainingFinished{1, Weights(kFp, {1.0f, -2.0f})});
   const std::vector<std::byte> expected = {std::byte{0x00}, std::byte{0x00}, std::byte{0x80},

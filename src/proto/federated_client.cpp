@@ -39,10 +39,12 @@ constexpr Rule kRules[] = {
     {kJoined, MessageType::WaitingForParticipants, Effect::Waiting,
      "→ Waiting (records n_connected, n_required; a round being trained is abandoned)"},
     {kJoined, MessageType::StartRound, Effect::StartRound,
-     "round >= current and weights match: TrainLocal, → Training; else ErrorMessage + Close, → "
+     "round >= current and weights match: TrainLocal, → Training (async: the next version after a "
+     "contribution, or the current one again after a refusal); else ErrorMessage + Close, → "
      "Failed"},
     {kJoined, MessageType::RoundResult, Effect::RoundResult,
-     "round == current: → Waiting (from Training: this client was left out); else no change"},
+     "round == current: → Waiting (from Training: this client was left out); else no change (an "
+     "async result for a version this client did not train on)"},
     {kJoined, MessageType::TrainingFinished, Effect::Finished,
      "Finished{weights} + Close, → Finished"},
     {kJoined, MessageType::ErrorMessage, Effect::ServerError,
@@ -91,6 +93,8 @@ std::string client_transition_table_markdown() {
     out += "| " + phases + " | " + message_type_name(rule.type) + " | " + rule.doc + " |\n";
   }
   out +=
+      "| Connecting, Waiting, Training, AwaitingResult | a message of another protocol version | "
+      "ErrorMessage{VersionMismatch} naming both versions + Close, → Failed |\n"
       "| Connecting, Waiting, Training, AwaitingResult | anything else, or undecodable bytes | "
       "ErrorMessage{ProtocolViolation} + Close, → Failed |\n"
       "| Finished, Failed | anything | nothing |\n";
@@ -159,6 +163,14 @@ void FederatedClient::on_message(std::span<const std::byte> bytes, Time /*now*/)
   if (phase == ClientPhase::Finished || phase == ClientPhase::Failed) return;
   Result<Message> decoded = decode(bytes, limits_);
   if (!decoded) {
+    const std::optional<uint64_t> version = envelope_version(bytes);
+    if (version && *version != kProtocolVersion) {
+      fail(ErrorCode::VersionMismatch, Errc::ProtocolViolation,
+           "server speaks protocol version " + std::to_string(*version) +
+               ", this client speaks version " + std::to_string(kProtocolVersion),
+           true);
+      return;
+    }
     fail(ErrorCode::ProtocolViolation, decoded.error().code, decoded.error().message, true);
     return;
   }

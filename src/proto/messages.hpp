@@ -93,7 +93,9 @@ struct WaitingForParticipants {
 };
 
 // Server -> client: round `round` is open; train on `weights` (the current global model) and
-// answer with a Contribution for this round.
+// answer with a Contribution for this round. Async (FedBuff) servers send the current model
+// version as `round` (aggregations so far + 1); the Contribution echoes it, and the server
+// derives the contribution's staleness from it.
 struct StartRound {
   uint64_t round = 0;
   Weights weights;
@@ -137,7 +139,7 @@ enum class ErrorCode : uint32_t {
   UnknownTask = 3,        // no task with the hello's task_id
   Unauthorized = 4,       // missing or wrong join token
   ModelMismatch = 5,      // fingerprint or n_params differ from the task's model
-  StaleRound = 6,         // a contribution for a round that is not open
+  StaleRound = 6,         // a contribution was ignored (late, duplicate, too stale); not fatal
   Unavailable = 7,        // the server cannot take the client now (full, shutting down)
   Internal = 8,           // the sender failed on its own
 };

@@ -24,6 +24,7 @@ namespace disco::server {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using core::Json;
 
 int64_t wall_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -94,6 +95,7 @@ std::string bytes_to_string(std::span<const std::byte> bytes) {
 
 // One hosted task: its document, model and (for federated tasks) its protocol machine.
 struct TaskHost {
+  explicit TaskHost(core::Model m) : model(std::move(m)) {}
   core::Task task;
   bool builtin = false;
   core::Model model;  // holds the latest global weights when serialised
@@ -154,9 +156,8 @@ void App::Impl::log(const char* format, ...) {
 }
 
 Result<void> App::Impl::host(core::Task task, bool builtin, std::optional<std::string> join_token) {
-  auto h = std::make_unique<TaskHost>();
+  auto h = std::make_unique<TaskHost>(task.make_model());
   h->builtin = builtin;
-  h->model = task.make_model();
   Rng init_rng(task.training.seed);
   h->model.init_weights(init_rng);
   if (task.federation.scheme == "federated") {

@@ -40,6 +40,11 @@ struct World::Connection {
   std::size_t client = 0;
   std::deque<Item> to_server, to_client;
   Time last_to_server = Time::from_ms(0), last_to_client = Time::from_ms(0);
+  // Half-open: the client is gone; what it sent reaches the server at this time, and the server
+  // notices the break just after.
+  std::optional<Time> half_open_until;
+  // A message to the server was lost: nothing after it on that stream can arrive.
+  bool to_server_cut = false;
 };
 
 struct World::Client {
@@ -51,10 +56,16 @@ struct World::Client {
   std::string client_id;  // from ServerWelcome
   uint32_t n_reconnects = 0;
   std::optional<Time> timer;
+  uint32_t n_actions = 0;  // emitted by its machines, over all connections
+  bool crashed_after_actions = false;
+  std::optional<Time> partitioned_until;
+  std::optional<std::vector<std::byte>> last_contribution;  // bytes, for re-sending
 };
 
 World::World(WorldConfig config)
-    : config_(std::move(config)), rng_(config_.seed), server_(config_.server) {
+    : config_(std::move(config)),
+      rng_(config_.seed),
+      server_(std::make_unique<proto::FederatedServer>(config_.server)) {
   DISCO_CHECK(config_.latency_min_ms >= 0 && config_.latency_max_ms >= config_.latency_min_ms,
               "bad latency range");
   DISCO_CHECK(config_.train_min_ms >= 0 && config_.train_max_ms >= config_.train_min_ms,
@@ -68,6 +79,14 @@ World::World(WorldConfig config)
       schedule(*config_.clients[i].crash_at, Event{EventKind::Crash, 0, false, i, 0});
     }
   }
+  for (std::size_t p = 0; p < config_.partitions.size(); ++p) {
+    const Partition& partition = config_.partitions[p];
+    schedule(partition.start, Event{EventKind::PartitionStart, 0, false, p, 0});
+    schedule(partition.start + partition.length, Event{EventKind::PartitionEnd, 0, false, p, 0});
+  }
+  for (Time t : config_.server_restarts) {
+    schedule(t, Event{EventKind::ServerRestart, 0, false, 0, 0});
+  }
 }
 
 World::~World() = default;
@@ -75,6 +94,10 @@ World::~World() = default;
 std::size_t World::n_clients() const { return clients_.size(); }
 
 ClientState World::client_state(std::size_t client) const { return clients_.at(client)->state; }
+
+const std::string& World::client_id(std::size_t client) const {
+  return clients_.at(client)->client_id;
+}
 
 std::size_t World::n_clients_alive() const {
   return static_cast<std::size_t>(std::count_if(
@@ -136,7 +159,7 @@ void World::dispatch(const Event& event) {
       deliver(event.conn, event.to_server);
       break;
     case EventKind::Break:
-      break_link(event.conn);
+      break_link(event.conn, true);
       break;
     case EventKind::Trained: {
       Client& c = *clients_[event.client];
@@ -152,7 +175,7 @@ void World::dispatch(const Event& event) {
       if (server_timer_ && *server_timer_ == now_) {
         server_timer_.reset();
         server_input_begin();
-        server_.on_timeout(now_);
+        server_->on_timeout(now_);
         server_input_end(std::nullopt);
       }
       break;
@@ -164,35 +187,105 @@ void World::dispatch(const Event& event) {
       drain_client(event.client);
       break;
     }
-    case EventKind::Crash: {
-      Client& c = *clients_[event.client];
-      if (c.state == ClientState::Done || c.state == ClientState::Gone) break;
-      ++n_crashes_;
-      if (c.conn != 0) {
-        const NodeId conn = c.conn;
-        connections_.erase(conn);
-        c.conn = 0;
-        server_input_begin();
-        server_.on_disconnect(conn, now_);
-        server_input_end(std::nullopt);
-      }
-      c.machine.reset();
-      c.timer.reset();
-      if (c.spec.restart_after_crash) {
-        if (c.state != ClientState::Reconnecting) {
-          c.state = ClientState::Reconnecting;
-          schedule(now_ + config_.reconnect_delay,
-                   Event{EventKind::Reconnect, 0, false, event.client, 0});
-        }
-      } else {
-        c.state = ClientState::Gone;
-      }
+    case EventKind::Crash:
+      crash(event.client);
       break;
-    }
     case EventKind::Reconnect:
       if (clients_[event.client]->state == ClientState::Reconnecting) connect(event.client);
       break;
+    case EventKind::ServerNotice: {
+      auto it = connections_.find(event.conn);
+      if (it == connections_.end()) break;
+      connections_.erase(it);
+      server_input_begin();
+      server_->on_disconnect(event.conn, now_);
+      server_input_end(std::nullopt);
+      break;
+    }
+    case EventKind::PartitionStart: {
+      const Partition& partition = config_.partitions[event.client];
+      for (std::size_t client : partition.clients) {
+        Client& c = *clients_[client];
+        const Time end = now_ + partition.length;
+        c.partitioned_until = c.partitioned_until ? std::max(*c.partitioned_until, end) : end;
+      }
+      break;
+    }
+    case EventKind::PartitionEnd: {
+      const Partition& partition = config_.partitions[event.client];
+      for (std::size_t client : partition.clients) {
+        Client& c = *clients_[client];
+        if (!c.partitioned_until || *c.partitioned_until > now_) continue;  // a longer one
+        c.partitioned_until.reset();
+        if (!partition.breaks) continue;
+        std::vector<NodeId> conns;
+        for (const auto& [id, connection] : connections_) {
+          if (connection->client == client) conns.push_back(id);
+        }
+        for (NodeId id : conns) break_link(id, false);
+      }
+      break;
+    }
+    case EventKind::ServerRestart:
+      restart_server();
+      break;
   }
+}
+
+void World::crash(std::size_t client) {
+  Client& c = *clients_[client];
+  if (c.state == ClientState::Done || c.state == ClientState::Gone) return;
+  ++n_crashes_;
+  trace(400, client, 0, nullptr);
+  if (c.conn != 0) {
+    const NodeId conn = c.conn;
+    connections_.erase(conn);
+    c.conn = 0;
+    server_input_begin();
+    server_->on_disconnect(conn, now_);
+    server_input_end(std::nullopt);
+  }
+  c.machine.reset();
+  c.timer.reset();
+  if (c.spec.restart_after_crash) {
+    if (c.state != ClientState::Reconnecting) {
+      c.state = ClientState::Reconnecting;
+      schedule(now_ + config_.reconnect_delay, Event{EventKind::Reconnect, 0, false, client, 0});
+    }
+  } else {
+    c.state = ClientState::Gone;
+  }
+}
+
+void World::restart_server() {
+  if (finished_) return;
+  const proto::FederatedServer& old = *server_;
+  proto::ServerConfig config = config_.server;
+  config.completed_rounds = old.status().n_rounds_completed;
+  config.initial_weights = old.global_weights();
+  config.known_client_ids = old.known_client_ids();
+  server_ = std::make_unique<proto::FederatedServer>(std::move(config));
+  server_timer_.reset();
+  pending_.clear();
+  ++n_server_restarts_;
+  trace(500, 0, 0, nullptr);
+  std::vector<std::pair<NodeId, std::size_t>> conns;
+  for (const auto& [id, connection] : connections_) conns.emplace_back(id, connection->client);
+  connections_.clear();
+  n_broken_links_ += conns.size();
+  for (const auto& [id, client] : conns) {
+    if (clients_[client]->conn == id) client_down(client);
+  }
+}
+
+std::optional<Time> World::stalled_until(NodeId conn) const {
+  auto it = connections_.find(conn);
+  if (it == connections_.end()) return std::nullopt;
+  std::optional<Time> until = it->second->half_open_until;
+  const std::optional<Time>& partition = clients_[it->second->client]->partitioned_until;
+  if (partition && (!until || *partition > *until)) until = partition;
+  if (until && *until <= now_) return std::nullopt;
+  return until;
 }
 
 void World::connect(std::size_t client) {
@@ -208,11 +301,16 @@ void World::connect(std::size_t client) {
   c.state = ClientState::Connected;
   c.saw_finished = false;
   server_input_begin();
-  server_.on_connect(conn, now_);
+  server_->on_connect(conn, now_);
   server_input_end(std::nullopt);
   if (c.machine && c.conn == conn) {
     c.machine->on_connected(now_);
     drain_client(client);
+  }
+  if (c.conn == conn && c.last_contribution && config_.duplicate_probability > 0 &&
+      rng_.uniform() < config_.duplicate_probability) {
+    ++n_resent_;
+    send(conn, /*to_server=*/true, *c.last_contribution);
   }
 }
 
@@ -246,21 +344,28 @@ void World::send_fin(NodeId conn, bool to_server) {
 void World::deliver(NodeId conn, bool to_server) {
   auto it = connections_.find(conn);
   if (it == connections_.end()) return;  // broken or closed: its bytes are lost
+  if (const std::optional<Time> until = stalled_until(conn)) {
+    schedule(*until, Event{EventKind::Deliver, conn, to_server, it->second->client, 0});
+    return;
+  }
+  if (it->second->half_open_until && !to_server) return;  // its client is gone
   std::deque<Item>& channel = to_server ? it->second->to_server : it->second->to_client;
   DISCO_CHECK(!channel.empty(), "delivery from an empty channel");
   Item item = std::move(channel.front());
   channel.pop_front();
   const std::size_t client = it->second->client;
   trace(100 + (to_server ? 1 : 0), conn, item.fin ? 1 : 0, &item.bytes);
+  if (to_server && it->second->to_server_cut) return;
   if (item.lost) {
-    break_link(conn);
+    if (to_server) it->second->to_server_cut = true;
+    break_link(conn, true);
     return;
   }
   if (item.fin) {
     connections_.erase(it);
     if (to_server) {
       server_input_begin();
-      server_.on_disconnect(conn, now_);
+      server_->on_disconnect(conn, now_);
       server_input_end(std::nullopt);
     } else if (clients_[client]->conn == conn) {
       client_down(client);
@@ -275,7 +380,7 @@ void World::deliver(NodeId conn, bool to_server) {
       }
     }
     server_input_begin();
-    server_.on_message(conn, item.bytes, now_);
+    server_->on_message(conn, item.bytes, now_);
     server_input_end(contribution);
   } else {
     Client& c = *clients_[client];
@@ -285,16 +390,30 @@ void World::deliver(NodeId conn, bool to_server) {
   }
 }
 
-void World::break_link(NodeId conn) {
+void World::break_link(NodeId conn, bool allow_half_open) {
   auto it = connections_.find(conn);
   if (it == connections_.end()) return;
-  const std::size_t client = it->second->client;
-  connections_.erase(it);
+  Connection& connection = *it->second;
+  if (connection.half_open_until) return;  // already broken; the server notices later
+  const std::size_t client = connection.client;
   ++n_broken_links_;
   trace(200, conn, client, nullptr);
-  server_input_begin();
-  server_.on_disconnect(conn, now_);
-  server_input_end(std::nullopt);
+  if (allow_half_open && config_.reorder_probability > 0 && config_.max_notice_delay_ms > 0 &&
+      rng_.uniform() < config_.reorder_probability) {
+    // Half-open: the client knows at once; the server still gets what was in flight to it, late.
+    ++n_half_open_;
+    const auto delay = static_cast<int64_t>(
+        1 + rng_.uniform_int(static_cast<uint32_t>(config_.max_notice_delay_ms)));
+    const Time until = now_ + Duration(delay);
+    connection.half_open_until = until;
+    connection.to_client.clear();
+    schedule(until + Duration(1), Event{EventKind::ServerNotice, conn, false, client, 0});
+  } else {
+    connections_.erase(it);
+    server_input_begin();
+    server_->on_disconnect(conn, now_);
+    server_input_end(std::nullopt);
+  }
   if (clients_[client]->conn == conn) client_down(client);
 }
 
@@ -314,29 +433,21 @@ void World::client_down(std::size_t client) {
   }
 }
 
-void World::server_input_begin() { before_ = server_.status(); }
+void World::server_input_begin() { before_ = server_->status(); }
 
 void World::server_input_end(std::optional<std::pair<std::size_t, uint64_t>> contribution) {
-  const proto::ServerStatus& after = server_.status();
-  if (contribution && before_.phase == proto::ServerPhase::Round &&
-      contribution->second == before_.round &&
-      (after.n_contributions > before_.n_contributions ||
-       after.n_rounds_completed > before_.n_rounds_completed)) {
-    pending_.push_back(
-        Accepted{contribution->first, clients_[contribution->first]->spec.n_samples});
+  const proto::ServerStatus& after = server_->status();
+  if (contribution && after.n_contributions_accepted > before_.n_contributions_accepted) {
+    pending_.push_back(Accepted{contribution->first, contribution->second,
+                                clients_[contribution->first]->spec.n_samples});
   }
-  if (after.n_rounds_completed > before_.n_rounds_completed) {
-    aggregated_.push_back(AggregatedRound{before_.round, std::move(pending_)});
-    pending_.clear();
-  } else if (after.n_round_restarts > before_.n_round_restarts) {
-    pending_.clear();
-  }
+  if (after.n_round_restarts > before_.n_round_restarts) pending_.clear();
   drain_server();
   arm_server_timer();
 }
 
 void World::drain_server() {
-  while (auto action = server_.next_action()) {
+  while (auto action = server_->next_action()) {
     if (auto* s = std::get_if<proto::FederatedServer::Send>(&*action)) {
       if (auto decoded = proto::decode(s->bytes)) {
         if (const auto* r = std::get_if<proto::RoundResult>(&decoded.value())) {
@@ -346,16 +457,20 @@ void World::drain_server() {
       send(s->to, /*to_server=*/false, std::move(s->bytes));
     } else if (auto* close = std::get_if<proto::FederatedServer::Close>(&*action)) {
       send_fin(close->to, /*to_server=*/false);
-    } else {
-      finished_ = std::move(std::get<proto::FederatedServer::Finished>(*action).weights);
+    } else if (auto* closed = std::get_if<proto::FederatedServer::RoundClosed>(&*action)) {
+      aggregated_.push_back(
+          AggregatedRound{closed->round, std::move(pending_), std::move(closed->contributors)});
+      pending_.clear();
+    } else if (auto* finished = std::get_if<proto::FederatedServer::Finished>(&*action)) {
+      finished_ = std::move(finished->weights);
       finished_now_ = true;
       trace(300, 0, 0, nullptr);
-    }
+    }  // ClientJoined / ClientLeft: host events the simulator does not persist
   }
 }
 
 void World::arm_server_timer() {
-  const std::optional<Time> d = server_.deadline();
+  const std::optional<Time> d = server_->deadline();
   if (d == server_timer_) return;
   server_timer_ = d;
   if (d) {
@@ -372,13 +487,29 @@ void World::drain_client(std::size_t client) {
   while (c.machine) {
     auto action = c.machine->next_action();
     if (!action) break;
+    ++c.n_actions;
+    if (c.spec.crash_after_actions && !c.crashed_after_actions &&
+        c.n_actions >= *c.spec.crash_after_actions) {
+      // Crash right after this step (the action still takes effect, as a send already left).
+      c.crashed_after_actions = true;
+      schedule(now_, Event{EventKind::Crash, 0, false, client, 0});
+    }
     if (auto* s = std::get_if<proto::FederatedClient::Send>(&*action)) {
+      if (auto decoded = proto::decode(s->bytes);
+          decoded && std::holds_alternative<proto::Contribution>(decoded.value())) {
+        c.last_contribution = s->bytes;
+      }
       send(c.conn, /*to_server=*/true, std::move(s->bytes));
     } else if (auto* t = std::get_if<proto::FederatedClient::TrainLocal>(&*action)) {
       const auto span = static_cast<uint32_t>(config_.train_max_ms - config_.train_min_ms + 1);
       const int64_t ms = config_.train_min_ms + rng_.uniform_int(span);
       schedule(now_ + Duration(ms), Event{EventKind::Trained, c.conn, false, client, t->round});
     } else if (std::get_if<proto::FederatedClient::Close>(&*action)) {
+      if (c.machine->status().phase == proto::ClientPhase::Failed) {
+        const auto& error = c.machine->status().last_error;
+        client_failures_.push_back("client " + std::to_string(client) + ": " +
+                                   (error ? error->message : std::string("?")));
+      }
       // Orderly shutdown: the server sees the end after the bytes before it.
       send_fin(c.conn, /*to_server=*/true);
       client_down(client);

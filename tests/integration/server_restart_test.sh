@@ -52,9 +52,11 @@ rounds_completed() {
 
 start_server "$dir/server1.log"
 url=http://127.0.0.1:$port
+pids=()
 for k in 0 1; do
   "$disco" train --server "$url" --task fmr --data "$dir/data/shard-$k" --no-progress \
     -o "$dir/fed-$k.safetensors" >"$dir/client-$k.log" 2>&1 &
+  pids+=($!)
 done
 
 # Kill the server hard once 3 rounds are committed.
@@ -78,8 +80,9 @@ resumed=$(sed -n 's/.*task fmr: resuming after round \([0-9]*\) .*/\1/p' "$dir/s
 # A third client joins the resumed training.
 "$disco" train --server "$url" --task fmr --data "$dir/data/shard-2" --no-progress \
   -o "$dir/fed-2.safetensors" >"$dir/client-2.log" 2>&1 &
+pids+=($!)
 
-for k in 1 2 3; do wait %$k || fail "client job $k failed"; done
+for k in 0 1 2; do wait "${pids[$k]}" || fail "client $k failed"; done
 cmp -s "$dir/fed-0.safetensors" "$dir/fed-1.safetensors" || fail "clients 0 and 1 ended with different models"
 cmp -s "$dir/fed-0.safetensors" "$dir/fed-2.safetensors" || fail "the late client ended with another model"
 

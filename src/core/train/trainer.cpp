@@ -2,7 +2,10 @@
 #include "core/train/trainer.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
+
+#include "core/aggregate/fedprox.hpp"
 
 namespace disco::core {
 namespace {
@@ -92,8 +95,28 @@ BatchStats Trainer::train_batch(const Tensor& x, const Tensor& y) {
   Var loss = model_->loss_of(graph_, out, targets(y, graph_.value(out)));
   BatchStats stats = score(graph_.value(out), y, graph_.value(loss)[0]);
   graph_.backward(loss);
+  if (proximal_mu_ > 0.0f)
+    add_proximal_gradient(model_->grads(), model_->weights(), proximal_global_, proximal_mu_);
   optimizer_->step(*model_);
   return stats;
+}
+
+void Trainer::set_proximal(std::span<const float> global_weights, float mu) {
+  DISCO_CHECK(global_weights.size() == static_cast<std::size_t>(model_->n_weights()),
+              "set_proximal: global weights do not match the model");
+  DISCO_CHECK(std::isfinite(mu) && mu >= 0.0f, "set_proximal: mu must be finite and >= 0");
+  if (mu == 0.0f) {
+    clear_proximal();
+    return;
+  }
+  proximal_global_.assign(global_weights.begin(), global_weights.end());
+  proximal_mu_ = mu;
+}
+
+void Trainer::clear_proximal() {
+  proximal_global_.clear();
+  proximal_global_.shrink_to_fit();
+  proximal_mu_ = 0.0f;
 }
 
 void Trainer::begin_epoch(const Dataset& train, int64_t batch_size) {

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "core/autograd/graph.hpp"
@@ -67,8 +68,18 @@ class Trainer {
   static Result<std::unique_ptr<Trainer>> create(Model& model, Parallel& parallel, uint64_t seed);
 
   // One optimisation step on a batch: x (b, ...input shape), y as in Dataset (class indices or
-  // targets). Returns the batch's loss and accuracy (measured during the forward pass).
+  // targets). Returns the batch's loss and accuracy (measured during the forward pass). With a
+  // proximal term set, its gradient is added after backward and before the optimizer step.
   BatchStats train_batch(const Tensor& x, const Tensor& y);
+
+  // FedProx (core/aggregate/fedprox.hpp): from now on every train_batch adds the gradient of
+  // (mu / 2) * ||w - global_weights||^2. The weights are copied, so the span is only read during
+  // the call. mu == 0 is the same as clear_proximal(). Preconditions (caller bugs, abort):
+  // global_weights.size() == model().n_weights(); mu finite and >= 0. The term stays until
+  // clear_proximal() or the next set_proximal(); the reported loss never includes it.
+  void set_proximal(std::span<const float> global_weights, float mu);
+  void clear_proximal();
+  float proximal_mu() const { return proximal_mu_; }
 
   // Epoch driving. begin_epoch shuffles `train` with the trainer's Rng.
   void begin_epoch(const Dataset& train, int64_t batch_size);
@@ -87,6 +98,7 @@ class Trainer {
   Tensor predict(const Tensor& x, int64_t batch_size);
 
   Model& model() { return *model_; }
+  const Model& model() const { return *model_; }
   Optimizer& optimizer() { return *optimizer_; }
   Rng& rng() { return rng_; }
   int epochs_done() const { return epochs_done_; }
@@ -104,6 +116,9 @@ class Trainer {
   std::unique_ptr<Batches> batches_;
   BatchStats epoch_stats_;
   int epochs_done_ = 0;
+  // The proximal anchor (n_weights floats) while proximal_mu_ > 0; empty otherwise.
+  std::vector<float> proximal_global_;
+  float proximal_mu_ = 0.0f;
 };
 
 }  // namespace disco::core
