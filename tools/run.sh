@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# The README's main command: installs what is missing, builds the native release, and runs the
-# main job. Until the server exists (issue #3) the main job is local training of the built-in
-# Fashion-MNIST task on Debian's Fashion-MNIST files, with progress output, followed by its
-# evaluation on the 10,000 test images. Extra arguments go to `disco train`.
+# The README's main command: installs what is missing, builds the native release, and starts the
+# main job: the disco server with its built-in tasks (and the web app, once built), on
+# http://127.0.0.1:8080 by default, keeping its state in out/server. Extra arguments go to
+# `disco serve`, e.g. `tools/run.sh --host 0.0.0.0 --port 9000`. Ctrl-C stops it; a restart
+# resumes every task at its last completed round.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh
 tools/build.sh native-release
 mkdir -p out
-build/native-release/src/cli/disco train --task fashion-mnist -o out/fashion-mnist.safetensors "$@"
-build/native-release/src/cli/disco evaluate --task fashion-mnist --model out/fashion-mnist.safetensors
+exec build/native-release/src/cli/disco serve --data-dir out/server "$@"

@@ -13,9 +13,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/base/result.hpp"
@@ -60,6 +62,30 @@ Result<Message> decode(std::span<const std::byte> bytes, const DecodeLimits& lim
 // unsigned integer; nullopt otherwise. Lets a machine whose decode() failed tell a peer speaking
 // another version (ErrorMessage{VersionMismatch}) from one sending bad bytes. Never fails.
 std::optional<uint64_t> envelope_version(std::span<const std::byte> bytes);
+
+// One encoded message that several outputs share: a broadcast of StartRound to 1,000 clients
+// holds the model's bytes once, not 1,000 times. Immutable; cheap to copy (a reference count).
+// Reads as a byte span; converting to a vector copies the bytes (tests and simulators).
+class SharedBytes {
+ public:
+  SharedBytes() : p_(std::make_shared<const std::vector<std::byte>>()) {}
+  explicit SharedBytes(std::vector<std::byte> bytes)
+      : p_(std::make_shared<const std::vector<std::byte>>(std::move(bytes))) {}
+
+  const std::byte* data() const { return p_->data(); }
+  std::size_t size() const { return p_->size(); }
+  bool empty() const { return p_->empty(); }
+  auto begin() const { return p_->begin(); }
+  auto end() const { return p_->end(); }
+  std::span<const std::byte> span() const { return {p_->data(), p_->size()}; }
+  operator std::span<const std::byte>() const { return span(); }  // NOLINT: implicit by design
+  operator std::vector<std::byte>() const { return *p_; }         // NOLINT: a copy
+  // For drivers that keep the bytes alive until written (net::HttpServer::send_shared).
+  const std::shared_ptr<const std::vector<std::byte>>& shared() const { return p_; }
+
+ private:
+  std::shared_ptr<const std::vector<std::byte>> p_;
+};
 
 // True iff `s` is a model fingerprint: exactly 16 lowercase hex digits.
 bool is_valid_fingerprint(std::string_view s);

@@ -444,8 +444,8 @@ void FederatedServer::handle_contribution_async(NodeId node, Contribution contri
     const TrainMetrics metrics = aggregate();
     // Contributors not training on a newer version hear the result; busy ones will get the new
     // model with their next StartRound.
-    std::vector<std::byte> result =
-        encode(RoundResult{version, static_cast<uint32_t>(contributors_.size()), metrics});
+    const SharedBytes result(
+        encode(RoundResult{version, static_cast<uint32_t>(contributors_.size()), metrics}));
     for (const std::string& id : contributors_) {
       auto joined = joined_ids_.find(id);
       if (joined != joined_ids_.end() && !nodes_[joined->second].assigned) {
@@ -491,17 +491,17 @@ void FederatedServer::drop_node(NodeId node) {
 }
 
 void FederatedServer::send(NodeId node, const Message& message) {
-  send_bytes(node, encode(message));
+  send_bytes(node, SharedBytes(encode(message)));
 }
 
-void FederatedServer::send_bytes(NodeId node, std::vector<std::byte> bytes) {
+void FederatedServer::send_bytes(NodeId node, SharedBytes bytes) {
   actions_.emplace_back(Send{node, std::move(bytes)});
 }
 
 // To every joined node, except (async) the ones training: a WaitingForParticipants or a
 // RoundResult would make their client abandon work the server still wants.
 void FederatedServer::broadcast(const Message& message) {
-  std::vector<std::byte> bytes = encode(message);
+  const SharedBytes bytes(encode(message));
   const bool skip_busy = config_.aggregation == Aggregation::Async &&
                          !std::holds_alternative<TrainingFinished>(message);
   for (const auto& [node, info] : nodes_) {
@@ -548,13 +548,14 @@ void FederatedServer::after_input(Time now) {
 }
 
 void FederatedServer::assign_idle(Time /*now*/) {
-  std::optional<std::vector<std::byte>> start;
+  std::optional<SharedBytes> start;
   for (auto& [node, info] : nodes_) {
     if (!info.joined || info.assigned) continue;
     auto last = last_contributed_.find(info.client_id);
     if (last != last_contributed_.end() && last->second >= status_.round) continue;
     if (!start) {
-      start = encode(StartRound{status_.round, Weights(config_.model_fingerprint, global_), 0});
+      start = SharedBytes(
+          encode(StartRound{status_.round, Weights(config_.model_fingerprint, global_), 0}));
     }
     info.assigned = status_.round;
     send_bytes(node, *start);

@@ -136,7 +136,7 @@ class FederatedServer {
  public:
   struct Send {
     NodeId to;
-    std::vector<std::byte> bytes;  // one encoded Message
+    SharedBytes bytes;  // one encoded Message, shared by every Send of a broadcast
   };
   // Close the connection after the Sends before it are flushed. The machine has already
   // forgotten the node; later input from it is ignored.
@@ -217,7 +217,7 @@ class FederatedServer {
   void close_for_error(NodeId node, ErrorCode code, Errc errc, const std::string& message);
   void drop_node(NodeId node);
   void send(NodeId node, const Message& message);
-  void send_bytes(NodeId node, std::vector<std::byte> bytes);
+  void send_bytes(NodeId node, SharedBytes bytes);
   void broadcast(const Message& message);
   uint32_t n_joined() const;
   uint32_t buffer_size() const;

@@ -441,33 +441,34 @@ void App::Impl::ws_closed(net::ConnId conn) {
 void App::Impl::drain(TaskHost& h) {
   const std::string& id = h.task.id;
   while (auto action = h.machine->next_action()) {
-    std::visit(Overloaded{
-                   [&](proto::FederatedServer::Send& a) { http->send(a.to, std::move(a.bytes)); },
-                   [&](proto::FederatedServer::Close& a) {
-                     if (!a.reason.empty())
-                       log("task %s: closing %llu: %s", id.c_str(),
-                           static_cast<unsigned long long>(a.to), a.reason.c_str());
-                     http->close(a.to, a.reason);
-                   },
-                   [&](proto::FederatedServer::Finished& a) {
-                     log("task %s: training finished after %llu rounds", id.c_str(),
-                         static_cast<unsigned long long>(a.n_rounds));
-                   },
-                   [&](proto::FederatedServer::ClientJoined& a) {
-                     log("task %s: client %s joined (%u joined)", id.c_str(), a.client_id.c_str(),
-                         h.machine->status().n_joined);
-                     if (auto r = store->record_participant(id, a.client_id, wall_ms()); !r)
-                       log("task %s: store: %s", id.c_str(), r.error().message.c_str());
-                   },
-                   [&](proto::FederatedServer::ClientLeft& a) {
-                     log("task %s: client %s left", id.c_str(), a.client_id.c_str());
-                   },
-                   [&](proto::FederatedServer::RoundClosed& a) {
-                     on_round_closed(h, a.round, a.n_contributions, a.metrics, a.contributors);
-                   },
-                   [&](auto&) {},
-               },
-               *action);
+    std::visit(
+        Overloaded{
+            [&](proto::FederatedServer::Send& a) { http->send_shared(a.to, a.bytes.shared()); },
+            [&](proto::FederatedServer::Close& a) {
+              if (!a.reason.empty())
+                log("task %s: closing %llu: %s", id.c_str(), static_cast<unsigned long long>(a.to),
+                    a.reason.c_str());
+              http->close(a.to, a.reason);
+            },
+            [&](proto::FederatedServer::Finished& a) {
+              log("task %s: training finished after %llu rounds", id.c_str(),
+                  static_cast<unsigned long long>(a.n_rounds));
+            },
+            [&](proto::FederatedServer::ClientJoined& a) {
+              log("task %s: client %s joined (%u joined)", id.c_str(), a.client_id.c_str(),
+                  h.machine->status().n_joined);
+              if (auto r = store->record_participant(id, a.client_id, wall_ms()); !r)
+                log("task %s: store: %s", id.c_str(), r.error().message.c_str());
+            },
+            [&](proto::FederatedServer::ClientLeft& a) {
+              log("task %s: client %s left", id.c_str(), a.client_id.c_str());
+            },
+            [&](proto::FederatedServer::RoundClosed& a) {
+              on_round_closed(h, a.round, a.n_contributions, a.metrics, a.contributors);
+            },
+            [&](auto&) {},
+        },
+        *action);
   }
   arm_timer(h);
 }
