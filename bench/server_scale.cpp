@@ -66,6 +66,8 @@ class Client : public std::enable_shared_from_this<Client> {
                                                              beast::error_code ec) {
       if (ec) return self->fail("connect: " + ec.message());
       beast::get_lowest_layer(self->ws_).expires_never();
+      beast::error_code ignored;
+      beast::get_lowest_layer(self->ws_).socket().set_option(tcp::no_delay(true), ignored);
       self->ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::client));
       self->ws_.read_message_max(std::size_t{1} << 30);
       self->ws_.binary(true);

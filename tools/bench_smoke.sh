@@ -11,6 +11,12 @@ for b in build/native-release/bench/*_bench; do
   echo "-- $b"
   "$b" --benchmark_min_time=0.01 >/dev/null
 done
+# Round overhead (bench/round_overhead.cpp): 2 clients, 2 tiny rounds against the real server.
+b=build/native-release/bench/round_overhead
+if [ -x "$b" ] && [ -d /usr/share/datasets/fashion-mnist ]; then
+  echo "-- $b"
+  "$b" --clients 2 --rounds 2 --samples-per-client 128 --timeout-s 60 >/dev/null
+fi
 for b in build/wasm-release/bench/*_bench.js; do
   [ -f "$b" ] || continue
   echo "-- $b"

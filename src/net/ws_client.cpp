@@ -204,6 +204,10 @@ Result<std::unique_ptr<WsClient>> WsClient::connect(std::string_view url,
   if (ec == beast::error::timeout) return cannot("timed out");
   if (ec) return cannot(ec.message());
   beast::get_lowest_layer(s.ws).expires_never();
+  // No Nagle: the tail of a contribution must not wait for the server's delayed ACK (it cost
+  // ~40 ms per round on loopback, bench/round_overhead).
+  error_code ignored;
+  beast::get_lowest_layer(s.ws).socket().set_option(tcp::no_delay(true), ignored);
 
   // WebSocket handshake.
   websocket::stream_base::timeout timeouts{};
