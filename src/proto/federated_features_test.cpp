@@ -77,6 +77,38 @@ TEST(ServerConfigForTask, RefusesWhatTheServerCannotRun) {
   EXPECT_NE(buffer.error().message.find("buffer_size"), std::string::npos);
 }
 
+// While many clients wait, each join reaches the newcomer at once and everyone only at every
+// kWaitingBatch-th join: a join storm costs O(N^2 / kWaitingBatch) messages, not O(N^2).
+TEST(FederatedServerWaiting, BatchesUpdatesWhenManyClientsWait) {
+  FederatedServer server(server_config(1, 100));
+  const uint32_t n = 2 * kWaitingBatch;
+  std::vector<uint32_t> last_seen(n + 1, 0), received(n + 1, 0);
+  uint64_t total = 0;
+  for (NodeId node = 1; node <= n; ++node) {
+    server.on_connect(node, Time::from_ms(0));
+    server.on_message(node, encode(ClientHello{kTask, "", kFp, std::nullopt}), Time::from_ms(0));
+    while (auto action = server.next_action()) {
+      auto* send = std::get_if<FederatedServer::Send>(&*action);
+      if (!send) continue;
+      Result<Message> m = decode(send->bytes);
+      ASSERT_TRUE(m.has_value());
+      if (auto* w = std::get_if<WaitingForParticipants>(&*m)) {
+        ++total;
+        ++received[send->to];
+        last_seen[send->to] = w->n_connected;
+        EXPECT_EQ(w->n_required, 100u);
+      }
+    }
+    EXPECT_EQ(last_seen[node], node) << "the joining client hears the current count at once";
+  }
+  // Joins 1..32 reach everyone (1 + 2 + ... + 32), joins 33..63 only the newcomer, join 64
+  // everyone again.
+  const uint64_t b = kWaitingBatch;
+  EXPECT_EQ(total, b * (b + 1) / 2 + (b - 1) + 2 * b);
+  for (NodeId node = 1; node <= n; ++node) EXPECT_EQ(last_seen[node], n) << node;
+  EXPECT_EQ(received[1], b + 1);
+}
+
 TEST(FederatedServerConfig, ValidatesTheNewFields) {
   ServerConfig c = server_config(2, 2);
   c.fraction = 0;

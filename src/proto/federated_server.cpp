@@ -329,7 +329,20 @@ void FederatedServer::handle_hello(NodeId node, ClientHello hello, Time now) {
     start_round_for(node, now);
   }
   if (status_.phase == ServerPhase::Waiting && n_joined() < config_.min_participants) {
-    broadcast(WaitingForParticipants{n_joined(), config_.min_participants});
+    announce_waiting(node);
+  }
+}
+
+// Tells the waiting clients how many are joined. Every change reaches everyone while few wait;
+// with many waiting, the newcomer hears at once and the others at every kWaitingBatch-th
+// change, so N joins cost O(N^2 / kWaitingBatch) messages, not O(N^2).
+void FederatedServer::announce_waiting(NodeId changed) {
+  const uint32_t n = n_joined();
+  const WaitingForParticipants waiting{n, config_.min_participants};
+  if (n <= kWaitingBatch || n % kWaitingBatch == 0) {
+    broadcast(waiting);
+  } else if (changed != 0 && nodes_.count(changed) != 0 && nodes_.at(changed).joined) {
+    send(changed, waiting);
   }
 }
 
@@ -485,9 +498,7 @@ void FederatedServer::drop_node(NodeId node) {
   if (held != joined_ids_.end() && held->second == node) joined_ids_.erase(held);
   actions_.emplace_back(ClientLeft{node, id});
   update_counts();
-  if (status_.phase == ServerPhase::Waiting) {
-    broadcast(WaitingForParticipants{n_joined(), config_.min_participants});
-  }
+  if (status_.phase == ServerPhase::Waiting) announce_waiting(0);
 }
 
 void FederatedServer::send(NodeId node, const Message& message) {

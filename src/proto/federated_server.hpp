@@ -11,7 +11,9 @@
 //     configured) join token; the server answers ServerWelcome, assigning "c1", "c2", ... or
 //     confirming a returning id. A hello for an id held by another connection replaces it.
 //   - While fewer than min_participants clients are joined, every joined client gets
-//     WaitingForParticipants after each change.
+//     WaitingForParticipants after each change; with more than kWaitingBatch joined, a joining
+//     client gets it at once and the others at every kWaitingBatch-th change (N joins cost
+//     O(N^2 / kWaitingBatch) messages, not O(N^2)).
 //   - Sync: with min_participants joined, round r opens: StartRound{r, global, deadline_ms} to
 //     every joined client; they are the round's participants. It closes once
 //     max(min_participants, ceil(fraction * participants)) contributed, when no participant is
@@ -54,6 +56,9 @@
 #include "proto/time.hpp"
 
 namespace disco::proto {
+
+// Above this many joined clients, WaitingForParticipants updates are batched (see above).
+inline constexpr uint32_t kWaitingBatch = 32;
 
 // The host's name for one connection. Chosen by the host, unique among open connections.
 using NodeId = uint64_t;
@@ -218,6 +223,7 @@ class FederatedServer {
   void drop_node(NodeId node);
   void send(NodeId node, const Message& message);
   void send_bytes(NodeId node, SharedBytes bytes);
+  void announce_waiting(NodeId changed);
   void broadcast(const Message& message);
   uint32_t n_joined() const;
   uint32_t buffer_size() const;
