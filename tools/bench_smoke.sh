@@ -17,6 +17,11 @@ if [ -x "$b" ] && [ -d /usr/share/datasets/fashion-mnist ]; then
   echo "-- $b"
   "$b" --clients 2 --rounds 2 --samples-per-client 128 --timeout-s 60 >/dev/null
 fi
+# Server scale (bench/server_scale.sh): 20 clients, 2 rounds against a real `disco serve`.
+if [ -x build/native-release/bench/server_scale ]; then
+  echo "-- bench/server_scale.sh"
+  bench/server_scale.sh --clients 20 --rounds 2 >/dev/null
+fi
 for b in build/wasm-release/bench/*_bench.js; do
   [ -f "$b" ] || continue
   echo "-- $b"
