@@ -92,6 +92,8 @@ int main(int argc, char** argv) {
     sm->add_option("--threads", sim.threads, "Worker threads (0 = all cores)");
     sm->add_option("--report-json", sim.report_json, "Write a JSON summary here");
     sm->add_flag("--no-progress", sim_no_progress, "Do not draw a progress bar");
+    sm->add_option("--server", sim.server, "Run the clients against this server (http://...)");
+    sm->add_option("--join-token", sim.join_token, "With --server: the task's join token");
 
     CLI11_PARSE(app, argc, argv);
     sim.progress = !sim_no_progress;

@@ -2,17 +2,25 @@
 #include "cli/simulate.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <thread>
 #include <utility>
 #include <variant>
 
 #include "cli/data_source.hpp"
+#include "cli/federated.hpp"
+#include "client/session.hpp"
 #include "core/data/partition.hpp"
+#include "core/json_util.hpp"
 #include "core/model/safetensors.hpp"
+#include "net/http_client.hpp"
 #include "proto/federated_server.hpp"
 #include "runtime/files.hpp"
 #include "runtime/thread_pool.hpp"
@@ -37,6 +45,11 @@ Overload(Fs...) -> Overload<Fs...>;
 LocalParticipant::LocalParticipant(proto::ClientConfig config, core::Dataset shard,
                                    core::LocalRoundOptions options, uint64_t seed)
     : machine_(std::move(config)), shard_(std::move(shard)), options_(options), seed_(seed) {}
+
+uint64_t LocalParticipant::round_seed(uint64_t seed, uint64_t round) {
+  // Distinct rounds get unrelated streams; the multiplier is the 64-bit golden ratio.
+  return seed ^ (round * 0x9E3779B97F4A7C15ull);
+}
 
 void LocalParticipant::on_connected(Time now) {
   machine_.on_connected(now);
@@ -90,8 +103,7 @@ Result<core::LocalRoundResult> LocalParticipant::train(core::Trainer& trainer, T
   proto::FederatedClient::TrainLocal work = std::move(*pending_);
   pending_.reset();
   core::LocalRoundOptions options = options_;
-  // Distinct rounds get unrelated streams; the multiplier is the 64-bit golden ratio.
-  options.seed = seed_ ^ (*round * 0x9E3779B97F4A7C15ull);
+  options.seed = round_seed(seed_, *round);
   DISCO_ASSIGN_OR_RETURN(local,
                          core::LocalRound::begin(trainer, work.weights.values, shard_, options));
   if (progress)
@@ -127,6 +139,18 @@ struct RoundLog {
   std::vector<std::string> contributors;
   std::optional<core::Evaluation> test;
 };
+
+void print_round(const RoundLog& log, uint64_t n_rounds) {
+  std::printf("round %llu/%llu  participants %u", static_cast<unsigned long long>(log.round),
+              static_cast<unsigned long long>(n_rounds), log.n_participants);
+  if (log.train.loss) std::printf("  train_loss %.4f", *log.train.loss);
+  if (log.test) {
+    std::printf("  test_loss %.4f", log.test->loss);
+    if (log.test->n_classes > 0) std::printf("  test_acc %.4f", log.test->accuracy);
+  }
+  std::printf("\n");
+  std::fflush(stdout);
+}
 
 // Moves bytes between one FederatedServer and N LocalParticipants in virtual time. Events run
 // in (time, sequence) order; every hop takes kHopMs, so each direction of each link is FIFO.
@@ -317,20 +341,8 @@ class Simulation {
       std::copy(global.begin(), global.end(), evaluator_.model().weights().begin());
       log.test = evaluator_.evaluate(*test_, eval_batch_);
     }
-    print(log);
+    print_round(log, server_.config().n_rounds);
     rounds_.push_back(std::move(log));
-  }
-
-  void print(const RoundLog& log) const {
-    std::printf("round %llu/%llu  participants %u", static_cast<unsigned long long>(log.round),
-                static_cast<unsigned long long>(server_.config().n_rounds), log.n_participants);
-    if (log.train.loss) std::printf("  train_loss %.4f", *log.train.loss);
-    if (log.test) {
-      std::printf("  test_loss %.4f", log.test->loss);
-      if (log.test->n_classes > 0) std::printf("  test_acc %.4f", log.test->accuracy);
-    }
-    std::printf("\n");
-    std::fflush(stdout);
   }
 
   Error stalled() const {
@@ -374,6 +386,218 @@ class Simulation {
   std::optional<std::vector<float>> finished_;
   std::vector<RoundLog> rounds_;
 };
+
+// --- Against a server ---------------------------------------------------------------------
+
+// Lets many threads share one Parallel whose run() takes one caller at a time
+// (runtime::ThreadPool): the callers take turns per parallel region, so they never use more
+// threads than the pool has. Thread-safe. `pool` must outlive it.
+class SharedParallel final : public Parallel {
+ public:
+  explicit SharedParallel(Parallel& pool) : pool_(pool) {}
+  int n_threads() const override { return pool_.n_threads(); }
+  void run(std::size_t n_tasks, const std::function<void(std::size_t)>& fn) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    pool_.run(n_tasks, fn);
+  }
+
+ private:
+  Parallel& pool_;
+  std::mutex mu_;
+};
+
+// GET /api/tasks/<id>/status. Errors: Unavailable (network, an HTTP error), Corruption (not a
+// JSON object).
+Result<Json> fetch_status(const ServerUrls& urls, const std::string& task_id) {
+  const std::string url = urls.http + "/api/tasks/" + task_id + "/status";
+  DISCO_ASSIGN_OR_RETURN(response, net::http_get(url, std::chrono::seconds(30)));
+  if (response.status != 200)
+    return make_error(Errc::Unavailable, "GET " + url + ": HTTP " +
+                                             std::to_string(response.status) + " " +
+                                             response.body.substr(0, 200));
+  DISCO_ASSIGN_OR_RETURN(doc, core::parse_json(response.body, url));
+  if (!doc.is_object()) return make_error(Errc::Corruption, url + ": not a JSON object");
+  return doc;
+}
+
+int64_t int_field(const Json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_number_integer() ? it->get<int64_t>() : 0;
+}
+
+std::optional<double> number_field(const Json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_number()) return std::nullopt;
+  return it->get<double>();
+}
+
+// The server's record of aggregation `round`: its contributions and mean train metrics.
+// Errors: fetch_status's; Unavailable when the server has no such round (yet).
+Result<RoundLog> fetch_round(const ServerUrls& urls, const std::string& task_id, uint64_t round) {
+  DISCO_ASSIGN_OR_RETURN(status, fetch_status(urls, task_id));
+  auto rows = status.find("rounds");
+  if (rows != status.end() && rows->is_array()) {
+    for (const Json& row : *rows) {
+      if (!row.is_object() || int_field(row, "round") != static_cast<int64_t>(round)) continue;
+      RoundLog log;
+      log.round = round;
+      log.n_participants = static_cast<uint32_t>(int_field(row, "contributions"));
+      log.train.loss = number_field(row, "loss");
+      log.train.accuracy = number_field(row, "accuracy");
+      return log;
+    }
+  }
+  return make_error(Errc::Unavailable, "the server's status of task " + task_id + " has no round " +
+                                           std::to_string(round));
+}
+
+// Evaluates each aggregation's global model once, from whichever session receives it first, and
+// prints its line. Rounds are handled in increasing order from `first_round` on; one arriving
+// after a newer one is skipped (in sync rounds every session receives every model, in order).
+// Thread-safe: sessions call deliver() from their run() threads. On the first error it stops
+// reporting and calls `on_error` once (under its lock, so on_error must not call deliver()).
+class RoundReporter {
+ public:
+  // Borrowed: `evaluator` and `test` (may be null) must outlive the reporter.
+  RoundReporter(ServerUrls urls, std::string task_id, uint64_t first_round, uint64_t n_rounds,
+                core::Trainer& evaluator, const core::Dataset* test, int64_t eval_batch,
+                std::function<void()> on_error)
+      : urls_(std::move(urls)),
+        task_id_(std::move(task_id)),
+        n_rounds_(n_rounds),
+        evaluator_(evaluator),
+        test_(test),
+        eval_batch_(eval_batch),
+        on_error_(std::move(on_error)),
+        claimed_(first_round - 1) {}
+
+  void deliver(uint64_t round, const proto::Weights& weights) {
+    if (round <= claimed_.load()) return;  // the others need not wait for the lock
+    std::lock_guard<std::mutex> lock(mu_);
+    if (round <= claimed_.load() || error_) return;
+    claimed_ = round;
+    Result<RoundLog> log = fetch_round(urls_, task_id_, round);
+    if (!log) return fail(log.error());
+    if (test_ != nullptr && test_->size() > 0) {
+      std::span<float> w = evaluator_.model().weights();
+      if (weights.values.size() != w.size())
+        return fail(make_error(Errc::ProtocolViolation,
+                               "the global model of round " + std::to_string(round) + " has " +
+                                   std::to_string(weights.values.size()) + " weights, expected " +
+                                   std::to_string(w.size())));
+      std::copy(weights.values.begin(), weights.values.end(), w.begin());
+      log->test = evaluator_.evaluate(*test_, eval_batch_);
+    }
+    print_round(*log, n_rounds_);
+    rounds_.push_back(std::move(*log));
+  }
+
+  // Call once every session has returned.
+  const std::optional<Error>& error() const { return error_; }
+  std::vector<RoundLog>& rounds() { return rounds_; }
+
+ private:
+  void fail(Error error) {
+    error_ = std::move(error);
+    on_error_();
+  }
+
+  ServerUrls urls_;
+  std::string task_id_;
+  uint64_t n_rounds_;
+  core::Trainer& evaluator_;
+  const core::Dataset* test_;
+  int64_t eval_batch_;
+  std::function<void()> on_error_;
+  std::mutex mu_;
+  std::atomic<uint64_t> claimed_;  // the newest round taken by a deliver(); written under mu_
+  std::optional<Error> error_;     // under mu_
+  std::vector<RoundLog> rounds_;   // under mu_
+};
+
+// Refuses a task this simulation cannot take part in as planned, warns when the server's state
+// will make the lines differ from a fresh run, and returns the rounds the server has completed.
+// Errors: fetch_status's; InvalidArgument for a task the server has already finished.
+Result<uint64_t> check_server_task(const ServerUrls& urls, const std::string& task_id) {
+  DISCO_ASSIGN_OR_RETURN(status, fetch_status(urls, task_id));
+  auto phase = status.find("phase");
+  const int64_t completed = int_field(status, "rounds_completed");
+  if (phase != status.end() && phase->is_string() && phase->get<std::string>() == "Finished")
+    return make_error(Errc::InvalidArgument, "task " + task_id + " has already finished on " +
+                                                 urls.http + " (" + std::to_string(completed) +
+                                                 " rounds); use a new task or server");
+  if (completed > 0)
+    std::fprintf(stderr, "task %s: the server has completed %lld rounds; joining at round %lld\n",
+                 task_id.c_str(), static_cast<long long>(completed),
+                 static_cast<long long>(completed + 1));
+  if (const int64_t joined = int_field(status, "joined"); joined > 0)
+    std::fprintf(stderr, "task %s: %lld other clients are joined; rounds may include them\n",
+                 task_id.c_str(), static_cast<long long>(joined));
+  return static_cast<uint64_t>(std::max<int64_t>(completed, 0));
+}
+
+struct ServerRun {
+  std::vector<float> final_weights;
+  std::vector<RoundLog> rounds;
+};
+
+// Runs one FederatedSession per shard, each on its own thread, against the server, and returns
+// the final global model. Borrowed: everything must outlive the call.
+// Errors: the first failing session's (named by its client index), which cancels the others;
+// the reporter's; Internal when the sessions end with different final models.
+Result<ServerRun> run_on_server(const ServerUrls& urls, const SimulateOptions& o,
+                                const core::Task& task, const std::vector<core::Dataset>& shards,
+                                const std::vector<uint64_t>& client_seeds, Parallel& parallel,
+                                core::Trainer& evaluator, const core::Dataset* test,
+                                int64_t eval_batch, uint64_t n_rounds) {
+  DISCO_ASSIGN_OR_RETURN(n_completed, check_server_task(urls, task.id));
+  std::vector<std::unique_ptr<client::FederatedSession>> sessions;
+  auto cancel_all = [&sessions] {
+    for (auto& session : sessions) session->cancel();
+  };
+  RoundReporter reporter(urls, task.id, n_completed + 1, n_rounds, evaluator, test, eval_batch,
+                         cancel_all);
+  for (std::size_t i = 0; i < shards.size(); ++i) {
+    client::SessionConfig config;
+    config.url = urls.ws + "/ws/" + task.id;
+    if (!o.join_token.empty()) config.join_token = o.join_token;
+    config.round_seed = [seed = client_seeds[i]](uint64_t round) {
+      return LocalParticipant::round_seed(seed, round);
+    };
+    config.on_global = [&reporter](uint64_t round, const proto::Weights& weights) {
+      reporter.deliver(round, weights);
+    };
+    sessions.push_back(
+        std::make_unique<client::FederatedSession>(task, shards[i], parallel, std::move(config)));
+  }
+  std::vector<std::optional<Result<client::SessionResult>>> results(sessions.size());
+  std::vector<std::thread> threads;
+  for (std::size_t i = 0; i < sessions.size(); ++i) {
+    threads.emplace_back([&, i] {
+      results[i].emplace(sessions[i]->run());
+      if (!*results[i]) cancel_all();
+    });
+  }
+  for (std::thread& t : threads) t.join();
+
+  if (reporter.error()) return *reporter.error();
+  std::optional<Error> first;  // a session's own failure before the ones it cancelled
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    if (*results[i]) continue;
+    Error e = results[i]->error();
+    e.message = "client " + std::to_string(i) + ": " + e.message;
+    if (!first || (first->code == Errc::Cancelled && e.code != Errc::Cancelled)) first = e;
+  }
+  if (first) return *first;
+  ServerRun run;
+  run.final_weights = std::move((*results[0])->weights.values);
+  for (std::size_t i = 1; i < results.size(); ++i)
+    if ((*results[i])->weights.values != run.final_weights)
+      return make_error(Errc::Internal,
+                        "clients 0 and " + std::to_string(i) + " received different final models");
+  run.rounds = std::move(reporter.rounds());
+  return run;
+}
 
 // --- Setup --------------------------------------------------------------------------------
 
@@ -441,9 +665,8 @@ Result<SimulationData> load_simulation_data(const core::Task& task, const Simula
 }
 
 Json round_json(const RoundLog& log) {
-  Json j = {{"round", log.round},
-            {"participants", log.n_participants},
-            {"contributors", log.contributors}};
+  Json j = {{"round", log.round}, {"participants", log.n_participants}};
+  if (!log.contributors.empty()) j["contributors"] = log.contributors;  // not known from a server
   if (log.train.loss) j["train_loss"] = *log.train.loss;
   if (log.train.accuracy) j["train_accuracy"] = *log.train.accuracy;
   if (log.test) {
@@ -462,11 +685,29 @@ Result<void> run_simulate(const SimulateOptions& o) {
   if (o.rounds && *o.rounds < 1)
     return make_error(Errc::InvalidArgument,
                       "--rounds must be at least 1, got " + std::to_string(*o.rounds));
+  const bool on_server = !o.server.empty();
+  if (on_server && o.rounds)
+    return make_error(Errc::InvalidArgument,
+                      "--rounds cannot be used with --server: the server's task sets the rounds");
   Result<core::PartitionSpec> spec = core::parse_partition_spec(o.split);
   if (!spec) return make_error(Errc::InvalidArgument, "--split: " + spec.error().message);
 
-  DISCO_ASSIGN_OR_RETURN(task, load_task(o.task));
+  ServerUrls urls;
+  if (on_server) {
+    DISCO_ASSIGN_OR_RETURN(parsed, server_urls(o.server));
+    urls = std::move(parsed);
+  }
+  std::error_code ec;
+  Result<core::Task> loaded_task = !on_server || std::filesystem::is_regular_file(o.task, ec)
+                                       ? load_task(o.task)
+                                       : fetch_task(urls, o.task);
+  if (!loaded_task) return loaded_task.error();
+  core::Task task = std::move(loaded_task).value();
   if (task.federation.scheme != "federated") {
+    if (on_server)
+      return make_error(Errc::InvalidArgument, "task " + task.id + ": federation.scheme is \"" +
+                                                   task.federation.scheme +
+                                                   "\"; --server needs a federated task");
     std::fprintf(stderr, "task %s: federation.scheme is \"%s\"; simulating it as \"federated\"\n",
                  task.id.c_str(), task.federation.scheme.c_str());
     task.federation.scheme = "federated";
@@ -483,36 +724,44 @@ Result<void> run_simulate(const SimulateOptions& o) {
   const int64_t n_train = data.train.size();
   data.train = core::Dataset{};  // the shards hold copies
 
-  Rng init_rng(seed);  // as `disco train` initialises
+  Rng init_rng(on_server ? task.training.seed : seed);  // as `disco train` and the server do
   model.init_weights(init_rng);
   std::vector<float> initial(model.weights().begin(), model.weights().end());
   DISCO_ASSIGN_OR_RETURN(config, proto::server_config_for_task(task, model.fingerprint(), initial));
   if (o.rounds) config.n_rounds = static_cast<uint64_t>(*o.rounds);
+  const auto n_clients = static_cast<uint32_t>(o.n_clients);
+  if (on_server && config.min_participants > n_clients)
+    return make_error(Errc::InvalidArgument,
+                      "task " + task.id + " needs " + std::to_string(config.min_participants) +
+                          " participants; use --clients " +
+                          std::to_string(config.min_participants) + " or more");
+  if (on_server && config.min_participants < n_clients)
+    std::fprintf(stderr,
+                 "task %s: min_participants is %u, so rounds may start before all %u clients "
+                 "joined; the result then depends on timing\n",
+                 task.id.c_str(), config.min_participants, n_clients);
   // Every simulated client is online from the start; see the header comment.
-  config.min_participants = static_cast<uint32_t>(o.n_clients);
+  if (!on_server) config.min_participants = n_clients;
   DISCO_TRY(proto::validate(config));
 
   runtime::ThreadPool pool(o.threads);
-  DISCO_ASSIGN_OR_RETURN(trainer, core::Trainer::create(model, pool, seed + 1));
+  SharedParallel shared(pool);  // the sessions' trainers and the evaluator run on many threads
+  Parallel& parallel = on_server ? static_cast<Parallel&>(shared) : pool;
   core::Model eval_model = model.clone();
-  DISCO_ASSIGN_OR_RETURN(evaluator, core::Trainer::create(eval_model, pool, 0));
+  DISCO_ASSIGN_OR_RETURN(evaluator, core::Trainer::create(eval_model, parallel, 0));
 
   core::LocalRoundOptions round_options;
   round_options.epochs = task.training.round_duration;
   round_options.batch_size = task.training.batch_size;
   round_options.proximal_mu = static_cast<float>(task.federation.proximal_mu);
-  proto::ClientConfig client_config;
-  client_config.task_id = task.id;
-  client_config.model_fingerprint = model.fingerprint();
-  Rng client_seeds(seed ^ 0xc11e47ULL);
-  std::vector<std::unique_ptr<LocalParticipant>> clients;
+  Rng client_seed_rng(seed ^ 0xc11e47ULL);
+  std::vector<uint64_t> client_seeds;
   Json client_samples = Json::array(), client_classes = Json::array();
-  for (core::Dataset& shard : shards) {
+  for (const core::Dataset& shard : shards) {
+    client_seeds.push_back(client_seed_rng.next_u64());
     client_samples.push_back(shard.size());
     if (shard.is_classification() && shard.y.rank() == 1)
       client_classes.push_back(core::class_counts(shard));
-    clients.push_back(std::make_unique<LocalParticipant>(client_config, std::move(shard),
-                                                         round_options, client_seeds.next_u64()));
   }
 
   std::fprintf(stderr, "task %s: %lld training samples from %s, split %s among %lld clients\n",
@@ -523,24 +772,50 @@ Result<void> run_simulate(const SimulateOptions& o) {
                  static_cast<long long>(data.test->size()), data.test_source.c_str());
   else
     std::fprintf(stderr, "no test set (give --test-data or a validation_split in the task)\n");
-  std::fprintf(stderr,
-               "model %s: %lld parameters; %llu rounds of %lld local epochs, batch %lld, %s "
-               "aggregation, server optimizer %s, proximal_mu %g; %d threads\n",
-               model.fingerprint().c_str(), static_cast<long long>(model.n_weights()),
-               static_cast<unsigned long long>(config.n_rounds),
-               static_cast<long long>(round_options.epochs),
-               static_cast<long long>(round_options.batch_size),
-               proto::aggregation_name(config.aggregation),
-               core::server_optimizer_name(config.server_optimizer.type),
-               static_cast<double>(round_options.proximal_mu), pool.n_threads());
+  std::fprintf(
+      stderr,
+      "model %s: %lld parameters; %llu rounds of %lld local epochs, batch %lld, %s "
+      "aggregation, server optimizer %s, proximal_mu %g; %d threads%s%s\n",
+      model.fingerprint().c_str(), static_cast<long long>(model.n_weights()),
+      static_cast<unsigned long long>(config.n_rounds),
+      static_cast<long long>(round_options.epochs),
+      static_cast<long long>(round_options.batch_size), proto::aggregation_name(config.aggregation),
+      core::server_optimizer_name(config.server_optimizer.type),
+      static_cast<double>(round_options.proximal_mu), pool.n_threads(),
+      on_server ? " shared by the clients of server " : "", on_server ? urls.http.c_str() : "");
 
   const int64_t eval_batch = std::max<int64_t>(task.training.batch_size, 256);
-  Simulation sim(config, clients, *trainer, *evaluator, data.test ? &*data.test : nullptr,
-                 eval_batch, o.progress);
-  DISCO_ASSIGN_OR_RETURN(final_weights, sim.run());
-  const double seconds = std::chrono::duration<double>(Clock::now() - t_start).count();
-  std::fprintf(stderr, "simulated %zu rounds (%lld virtual ms) in %s\n", sim.rounds().size(),
-               static_cast<long long>(sim.now().ms()), format_duration(seconds).c_str());
+  const core::Dataset* test = data.test ? &*data.test : nullptr;
+  std::vector<float> final_weights;
+  std::vector<RoundLog> rounds;
+  if (on_server) {
+    DISCO_ASSIGN_OR_RETURN(run, run_on_server(urls, o, task, shards, client_seeds, parallel,
+                                              *evaluator, test, eval_batch, config.n_rounds));
+    final_weights = std::move(run.final_weights);
+    rounds = std::move(run.rounds);
+    if (final_weights.size() != static_cast<std::size_t>(model.n_weights()))
+      return make_error(Errc::ProtocolViolation, "the final model does not fit the task");
+    std::fprintf(
+        stderr, "trained %zu rounds on %s in %s\n", rounds.size(), urls.http.c_str(),
+        format_duration(std::chrono::duration<double>(Clock::now() - t_start).count()).c_str());
+  } else {
+    DISCO_ASSIGN_OR_RETURN(trainer, core::Trainer::create(model, pool, seed + 1));
+    proto::ClientConfig client_config;
+    client_config.task_id = task.id;
+    client_config.model_fingerprint = model.fingerprint();
+    std::vector<std::unique_ptr<LocalParticipant>> clients;
+    for (std::size_t i = 0; i < shards.size(); ++i)
+      clients.push_back(std::make_unique<LocalParticipant>(client_config, std::move(shards[i]),
+                                                           round_options, client_seeds[i]));
+    Simulation sim(config, clients, *trainer, *evaluator, test, eval_batch, o.progress);
+    DISCO_ASSIGN_OR_RETURN(sim_weights, sim.run());
+    final_weights = std::move(sim_weights);
+    rounds = sim.rounds();
+    std::fprintf(
+        stderr, "simulated %zu rounds (%lld virtual ms) in %s\n", rounds.size(),
+        static_cast<long long>(sim.now().ms()),
+        format_duration(std::chrono::duration<double>(Clock::now() - t_start).count()).c_str());
+  }
 
   std::copy(final_weights.begin(), final_weights.end(), model.weights().begin());
   const std::string out = o.output.empty() ? task.id + "-simulated.safetensors" : o.output;
@@ -569,10 +844,11 @@ Result<void> run_simulate(const SimulateOptions& o) {
                  {"rounds", Json::array()},
                  {"weights_fnv1a", core::fnv1a_hex(weight_bytes)},
                  {"model", out}};
+  if (on_server) report["server"] = urls.http;
   if (!client_classes.empty()) report["client_class_counts"] = client_classes;
-  for (const RoundLog& log : sim.rounds()) report["rounds"].push_back(round_json(log));
-  if (!sim.rounds().empty() && sim.rounds().back().test) {
-    const core::Evaluation& last = *sim.rounds().back().test;
+  for (const RoundLog& log : rounds) report["rounds"].push_back(round_json(log));
+  if (!rounds.empty() && rounds.back().test) {
+    const core::Evaluation& last = *rounds.back().test;
     report["final"] = {{"test_loss", last.loss}};
     if (last.n_classes > 0) report["final"]["test_accuracy"] = last.accuracy;
   }

@@ -16,6 +16,20 @@
 // joined (the later ones would otherwise sit out round 1). With it, a sync task's fraction has no
 // effect (a round needs max(min_participants, ceil(fraction * N)) contributions); round
 // timeouts, async aggregation, staleness, the server optimizer and FedProx apply as configured.
+//
+// With --server URL the same clients (same shards, same per-client seeds) instead each run a
+// client::FederatedSession against the real server at URL, which hosts the task and aggregates:
+// one thread per session in this process, real WebSockets and wall-clock time. The task comes
+// from the server (GET /api/tasks/<id>) unless --task is a local file; the server's copy sets
+// the rounds, the quorum and the initial model (task.training.seed; --seed changes only the
+// split and the clients' seeds). Every session's trainer shares one thread pool of --threads
+// threads, taking turns per parallel region, so N clients never use more cores than that. Each
+// round's global model reaches the clients with the next StartRound (or TrainingFinished); the
+// first session to receive it evaluates it on the test set and prints the round line, with the
+// participants and train loss from the server's GET /api/tasks/<id>/status (no progress bar).
+// The result equals the in-process simulation's when the seeds agree (no --seed, or --seed = the
+// task's), every round has all N clients (min_participants = N, no round timeout hit) and the
+// server's sums do not depend on arrival order (docs/server.md, "Simulating against a server").
 #pragma once
 
 #include <cstddef>
@@ -54,6 +68,10 @@ class LocalParticipant {
                    uint64_t seed);
   LocalParticipant(const LocalParticipant&) = delete;
   LocalParticipant& operator=(const LocalParticipant&) = delete;
+
+  // The seed of round `round`'s local training for a client seeded with `seed`; any other
+  // driver of the same client (client::SessionConfig::round_seed) must use it too.
+  static uint64_t round_seed(uint64_t seed, uint64_t round);
 
   // Inputs, forwarded to the machine; its actions are collected for the accessors below.
   void on_connected(proto::Time now);
@@ -108,6 +126,8 @@ struct SimulateOptions {
   std::optional<int64_t> seed, rounds, limit, limit_test;
   int threads = 0;  // 0 = all cores
   bool progress = true;
+  std::string server;      // "http://host:port": run the clients against this server
+  std::string join_token;  // with server: the task's join token; "" = none
 };
 
 // Runs the simulation and prints one line per aggregation to stdout:
@@ -118,12 +138,17 @@ struct SimulateOptions {
 // out of the training data the way `disco train` does (so both train on the same rows); none
 // when that is 0. --limit picks training rows and --limit-test test rows exactly as `disco
 // train --limit` and `disco evaluate --limit` do.
+// With options.server, see the header comment; the lines are the same, printed as the rounds
+// close on the server.
 // Errors: InvalidArgument for a bad option (clients < 1, --rounds < 1, a bad --split string)
 // or data that cannot be split (fewer samples than clients, dirichlet on non-classification
 // data); InvalidArgument when rounds keep being abandoned because the task's round_timeout_s
 // is shorter than the slowest client's virtual round; load_task/load_data errors; Internal if
 // the machines stop before the last round (a bug: the message names the server phase and the
-// last protocol error).
+// last protocol error). With a server: InvalidArgument for --rounds, for a task that is not
+// federated or needs more participants than --clients, or one already finished on the server;
+// those of server_urls, fetch_task and client::FederatedSession::run (the first failing
+// client's, which cancels the others); Unavailable when the server's status cannot be read.
 Result<void> run_simulate(const SimulateOptions& options);
 
 }  // namespace disco::cli

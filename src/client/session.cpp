@@ -105,7 +105,8 @@ struct FederatedSession::State {
   Outcome drive(FederatedClient& machine, net::WsClient& ws, bool rejoining);
   void handle_train_local(FederatedClient* machine, FederatedClient::TrainLocal request);
   void start_job(FederatedClient::TrainLocal request);
-  void run_job(uint64_t round);
+  void run_job(uint64_t round, uint64_t seed);
+  void report_global(uint64_t round, const proto::Weights& weights);
   Result<void> collect(FederatedClient* machine);
   void feed_cached(FederatedClient* machine);
   void absorb(const FederatedClient& machine);
@@ -149,7 +150,8 @@ struct FederatedSession::State {
     proto::Weights global;
     core::LocalRoundResult result;
   };
-  std::optional<Cached> cache;  // the last finished round, reused if it restarts unchanged
+  std::optional<Cached> cache;          // the last finished round, reused if it restarts unchanged
+  std::optional<uint64_t> last_global;  // the newest round passed to config.on_global
 
   // Shared with the worker and cancel().
   std::mutex mu;
@@ -188,17 +190,18 @@ void FederatedSession::State::start_job(FederatedClient::TrainLocal request) {
     progress = Progress{};
   }
   const uint64_t round = busy_round;
-  worker = std::thread([this, round] { run_job(round); });
+  // A round's training is a function of (global, data, seed), so a restarted round repeats it.
+  const uint64_t seed = config.round_seed ? config.round_seed(round) : task.training.seed + round;
+  worker = std::thread([this, round, seed] { run_job(round, seed); });
 }
 
 // The worker: one local round, stopping between batches when asked.
-void FederatedSession::State::run_job(uint64_t round) {
+void FederatedSession::State::run_job(uint64_t round, uint64_t seed) {
   core::LocalRoundOptions options;
   options.epochs = task.training.round_duration;
   options.batch_size = task.training.batch_size;
   options.proximal_mu = static_cast<float>(task.federation.proximal_mu);
-  // A round's training is a function of (global, data, seed), so a restarted round repeats it.
-  options.seed = task.training.seed + round;
+  options.seed = seed;
   JobResult out;
   out.round = round;
   Result<core::LocalRound> begun =
@@ -292,6 +295,12 @@ void FederatedSession::State::feed_cached(FederatedClient* machine) {
   }
 }
 
+void FederatedSession::State::report_global(uint64_t round, const proto::Weights& weights) {
+  if (!config.on_global || (last_global && round <= *last_global)) return;
+  last_global = round;
+  config.on_global(round, weights);
+}
+
 // --- status ---------------------------------------------------------------------------------
 
 void FederatedSession::State::absorb(const FederatedClient& machine) {
@@ -363,8 +372,10 @@ FederatedSession::State::Outcome FederatedSession::State::drive(FederatedClient&
           return end(Outcome::Broken, sent.error());
         }
       } else if (auto* train = std::get_if<FederatedClient::TrainLocal>(&*action)) {
+        if (train->round > 0) report_global(train->round - 1, train->weights);
         handle_train_local(&machine, std::move(*train));
       } else if (auto* finished = std::get_if<FederatedClient::Finished>(&*action)) {
+        report_global(finished->round, finished->weights);
         out.finished = std::move(*finished);
       }
       // Close: the loop ends below on the machine's terminal phase.

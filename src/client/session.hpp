@@ -84,6 +84,19 @@ struct SessionConfig {
   std::chrono::milliseconds progress_interval{100};
   // Called on run()'s thread whenever the status changes. May be empty.
   std::function<void(const SessionStatus&)> on_status;
+  // Called on run()'s thread when a global model newer than any reported before arrives:
+  // StartRound r (sync) or model version r (async) carries the model aggregated in round r - 1
+  // (0: the initial model), TrainingFinished the final one. `round` is that aggregation's number;
+  // `weights` are as the server sent them (not yet checked against the task's model) and borrowed
+  // for the call. Each round is reported at most once per session, also across reconnects and
+  // restarted rounds; a round this client never got a model for (async versions it was busy
+  // through) is skipped. It runs before the round's training starts, so a slow callback delays
+  // this client. May be empty.
+  std::function<void(uint64_t round, const proto::Weights& weights)> on_global;
+  // The seed of round r's local training (core::LocalRoundOptions::seed: shuffles, dropout),
+  // called on run()'s thread. Empty: task.training.seed + r. A round's training must be a
+  // function of its round, so a restarted round repeats it.
+  std::function<uint64_t(uint64_t round)> round_seed;
 };
 
 struct SessionResult {

@@ -190,6 +190,11 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
     const auto& front = *queue_.front();
     ws_.async_write(asio::buffer(front.data(), front.size()),
                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                      // finish() may have dropped the queue while this write was in flight.
+                      if (self->finished_) {
+                        self->writing_ = false;
+                        return;
+                      }
                       self->queued_bytes_ -= self->queue_.front()->size();
                       self->queue_.pop_front();
                       if (ec) return self->finish();

@@ -53,6 +53,10 @@ class ServerFixture : public ::testing::Test {
     cb.ws_message = [this](ConnId conn, std::span<const std::byte> bytes) {
       const std::string text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
       if (text == "bye") return server->close(conn, "bye");
+      if (text == "flood") {  // more than the socket buffers hold: writes stay in flight
+        for (int i = 0; i < 16; ++i) server->send(conn, std::vector<std::byte>(1 << 20));
+        return;
+      }
       server->send(conn, std::vector<std::byte>(bytes.begin(), bytes.end()));
     };
     cb.ws_closed = [this](ConnId) { ++closed; };
@@ -160,6 +164,24 @@ TEST_F(ServerFixture, ClosesOnlyTheConnectionThatSentAnOversizedMessage) {
   auto got = (*good)->receive(5s);
   ASSERT_TRUE(got && *got);
   EXPECT_EQ(as_string(**got), "still here");
+}
+
+// A client that vanishes while the server is writing to it must cost only its connection.
+TEST_F(ServerFixture, SurvivesClientsThatDisconnectDuringWrites) {
+  constexpr int kClients = 20;  // the race (read error before write error) is not every time
+  for (int i = 0; i < kClients; ++i) {
+    auto ws = WsClient::connect(ws_url("/echo"));
+    ASSERT_TRUE(ws) << ws.error().message;
+    ASSERT_TRUE((*ws)->send(as_bytes("flood")));
+    auto first = (*ws)->receive(5s);  // the writes are under way
+    ASSERT_TRUE(first && *first);
+    ws->reset();  // abrupt: no close handshake
+  }
+  for (int i = 0; i < 500 && closed.load() < kClients; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(closed.load(), kClients);
+  auto res = http_get(http_url("/alive"), 5s);
+  ASSERT_TRUE(res) << res.error().message;
+  EXPECT_EQ(res->status, 200);
 }
 
 TEST_F(ServerFixture, TimersFireOnTheServerThread) {
