@@ -39,8 +39,14 @@ t["federation"] = {"scheme": "federated", "min_participants": 3}
 json.dump(t, open(sys.argv[2], "w"), indent=1)
 PY
 
+# A stand-in web app for the static file checks.
+mkdir -p "$dir/web/assets"
+echo '<!doctype html><title>disco</title>' >"$dir/web/index.html"
+echo 'console.log(1)' >"$dir/web/assets/app.js"
+
 # The server, on a free port.
-"$disco" serve --port 0 --data-dir "$dir/state" --tasks-dir "$dir/tasks" 2>"$dir/server.log" &
+"$disco" serve --port 0 --data-dir "$dir/state" --tasks-dir "$dir/tasks" --web-dir "$dir/web" \
+  2>"$dir/server.log" &
 server_pid=$!
 port=
 for _ in $(seq 100); do
@@ -93,7 +99,35 @@ st = json.loads(b)
 check(s == 200 and st["phase"] == "Waiting" and st["rounds_completed"] == 0, "status: %r" % st)
 s, b, _ = call("DELETE", "/api/tasks/fm3")
 check(s == 405, "DELETE: %d" % s)
+# Static files of the web app, with the isolation headers; client-side routes get index.html.
+s, b, h = call("GET", "/")
+check(s == 200 and b.startswith(b"<!doctype html>") and h["Content-Type"].startswith("text/html"), "index")
+check(h["Cross-Origin-Embedder-Policy"] == "require-corp", "COEP on static files")
+s, b, h = call("GET", "/assets/app.js")
+check(s == 200 and h["Content-Type"].startswith("text/javascript"), "app.js: %d %r" % (s, h["Content-Type"]))
+s, b, _ = call("GET", "/tasks/fm3")
+check(s == 200 and b.startswith(b"<!doctype html>"), "client-side route")
+s, b, _ = call("GET", "/assets/missing.js")
+check(s == 404, "missing asset: %d" % s)
+s, b, _ = call("GET", "/../../etc/passwd")
+check(s in (400, 404) and b"root:" not in b, "path traversal: %d" % s)
+# A task that requires a join token.
+tok = json.load(open(penguins)); tok["id"] = "penguins-tok"
+tok["federation"] = {"scheme": "federated", "min_participants": 1}
+s, b, _ = call("POST", "/api/tasks", json.dumps(tok).encode(), {"X-Join-Token": "s3cret"})
+check(s == 201, "create token task: %d %r" % (s, b))
+s, b, _ = call("GET", "/api/tasks/penguins-tok")
+check(s == 200 and b"s3cret" not in b, "the token must not be served")
 PY
+
+# Without the token a client is refused with a clear error; with it, it trains.
+if "$disco" train --server "$url" --task penguins-tok --data "$here/../../tasks/data/penguins.csv" --no-progress -o "$dir/tok.safetensors" >"$dir/tok-bad.log" 2>&1; then
+  fail "a client without the join token was accepted"
+fi
+grep -q "Unauthorized" "$dir/tok-bad.log" || fail "no Unauthorized error: $(tail -2 "$dir/tok-bad.log")"
+"$disco" train --server "$url" --task penguins-tok --data "$here/../../tasks/data/penguins.csv" --join-token s3cret --no-progress \
+  -o "$dir/tok.safetensors" >"$dir/tok-good.log" 2>&1 || fail "the client with the join token failed"
+[ -s "$dir/tok.safetensors" ] || fail "no model from the token task"
 
 # A malformed protocol message closes that connection only: the server keeps answering.
 python3 - "$port" <<'PY'
