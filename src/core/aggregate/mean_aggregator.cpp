@@ -24,10 +24,22 @@ double grid_weight(double weight, int bits) {
   return std::ldexp(std::nearbyint(std::ldexp(weight, bits)), -bits);
 }
 
+// nearbyint(t) in the default rounding mode (to nearest, ties to even) without a libm call, so
+// the loops below vectorise: below 2^52, adding and subtracting 2^52 (with t's sign) leaves t
+// rounded to an integer by the addition itself; from 2^52 up every double is an integer. NaN
+// and infinities pass through (validate() refuses them first).
+inline double round_to_integer(double t) {
+  constexpr double k2p52 = 4503599627370496.0;
+  const double s = std::copysign(k2p52, t);
+  const double r = (t + s) - s;
+  return std::fabs(t) < k2p52 ? r : t;
+}
+
 // round(w * x * 2^bits) as a double holding an integer; the product rounds once in double, the
-// same way on every platform, so the term never depends on arrival order.
-double fixed_term(double grid_w, float x, int bits) {
-  return std::nearbyint(std::ldexp(grid_w * static_cast<double>(x), bits));
+// same way on every platform, so the term never depends on arrival order. `scale` is 2^bits
+// (multiplying by it is exact, as ldexp is).
+inline double fixed_term(double grid_w, float x, double scale) {
+  return round_to_integer(grid_w * static_cast<double>(x) * scale);
 }
 
 }  // namespace
@@ -67,8 +79,9 @@ Result<void> MeanAggregator::validate(std::span<const float> delta, double weigh
                                                  std::to_string(bits));
   if (static_cast<double>(total_weight_fixed_) + w_fixed >= kFixedLimit)
     return make_error(Errc::InvalidArgument, "total weight would exceed the fixed-point range");
+  const double scale = std::ldexp(1.0, bits);
   for (std::size_t i = 0; i < delta.size(); ++i) {
-    const double term = fixed_term(w, delta[i], bits);
+    const double term = fixed_term(w, delta[i], scale);
     // Exact: both sides are integers below 2^63 in magnitude, compared in double only as a bound.
     if (!(std::fabs(term) < kFixedLimit) ||
         !(std::fabs(static_cast<double>(fixed_[i]) + term) < kFixedLimit))
@@ -92,10 +105,11 @@ Result<void> MeanAggregator::add_contribution(std::span<const float> delta, doub
   } else {
     const int bits = options_.fraction_bits;
     const double w = grid_weight(weight, bits);
+    const double scale = std::ldexp(1.0, bits);
     int64_t* fixed = fixed_.data();
     for_chunks(parallel, n, [&](int64_t begin, int64_t end) {
       for (int64_t i = begin; i < end; ++i)
-        fixed[i] += static_cast<int64_t>(fixed_term(w, delta[i], bits));
+        fixed[i] += static_cast<int64_t>(fixed_term(w, delta[i], scale));
     });
     total_weight_fixed_ += static_cast<int64_t>(std::ldexp(w, bits));
   }

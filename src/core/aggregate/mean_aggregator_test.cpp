@@ -111,6 +111,22 @@ TEST(MeanAggregator, FixedPointIsIndependentOfArrivalOrder) {
   EXPECT_EQ(forward.total_weight(), backward.total_weight());
 }
 
+// Terms round to the grid half to even, like nearbyint: with 8 fraction bits, x = k / 512 gives
+// the term k / 2 exactly, so odd k are ties.
+TEST(MeanAggregator, FixedPointRoundsTiesToEven) {
+  MeanAggregatorOptions options;
+  options.summation = Summation::FixedPoint;
+  options.fraction_bits = 8;
+  MeanAggregator agg(8, options);
+  const std::vector<float> x = {1.0f / 512,  3.0f / 512,  5.0f / 512, -1.0f / 512,
+                                -3.0f / 512, -5.0f / 512, 7.0f / 512, 0.0f};
+  ASSERT_TRUE(agg.add_contribution(x, 1.0).has_value());
+  const std::vector<float> mean = finish(agg);
+  const std::vector<float> expected = {0.0f,        2.0f / 256,  2.0f / 256, 0.0f,
+                                       -2.0f / 256, -2.0f / 256, 4.0f / 256, 0.0f};
+  EXPECT_EQ(mean, expected);
+}
+
 // Checks that a rejected contribution changed nothing: same count, weight and mean.
 void expect_unchanged(const MeanAggregator& agg, const std::vector<float>& mean_before) {
   EXPECT_EQ(agg.n_contributions(), 1);
