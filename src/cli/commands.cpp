@@ -23,19 +23,6 @@ double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
-std::span<const std::byte> as_bytes(const std::vector<uint8_t>& v) {
-  return {reinterpret_cast<const std::byte*>(v.data()), v.size()};
-}
-
-// The first `limit` rows of a seeded permutation (all rows when no limit).
-core::Dataset limited(core::Dataset data, std::optional<int64_t> limit, uint64_t seed) {
-  if (!limit || *limit >= data.size()) return data;
-  Rng rng(seed ^ 0x5eedULL);
-  std::vector<int64_t> order = core::permutation(data.size(), rng);
-  order.resize(static_cast<std::size_t>(*limit));
-  return core::subset(data, order);
-}
-
 Result<void> write_report(const std::string& path, const Json& report) {
   if (path.empty()) return {};
   return runtime::write_file_atomic(path, report.dump(2) + "\n");

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "cli/data_source.hpp"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "core/data/idx.hpp"
@@ -143,6 +144,18 @@ Result<LoadedData> load_inputs(const core::Task& task, const std::string& data_a
     }
   }
   return load_data(task, data_arg, Split::Test, transform);
+}
+
+core::Dataset limited(core::Dataset data, std::optional<int64_t> limit, uint64_t seed) {
+  if (!limit || *limit >= data.size()) return data;
+  Rng rng(seed ^ 0x5eedULL);
+  std::vector<int64_t> order = core::permutation(data.size(), rng);
+  order.resize(static_cast<std::size_t>(std::max<int64_t>(*limit, 0)));
+  return core::subset(data, order);
+}
+
+std::span<const std::byte> as_bytes(const std::vector<uint8_t>& v) {
+  return {reinterpret_cast<const std::byte*>(v.data()), v.size()};
 }
 
 }  // namespace disco::cli

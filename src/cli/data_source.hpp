@@ -8,8 +8,12 @@
 // tasks/data/penguins.csv).
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "core/base/result.hpp"
 #include "core/data/dataset.hpp"
@@ -40,6 +44,13 @@ Result<LoadedData> load_data(const core::Task& task, const std::string& data_arg
 // as in load_data.
 Result<LoadedData> load_inputs(const core::Task& task, const std::string& data_arg,
                                const std::optional<core::TabularTransform>& transform);
+
+// The first `limit` rows of a seeded permutation (all rows when no limit): `train --limit`,
+// `evaluate --limit` and `simulate --limit` pick the same rows for the same seed.
+core::Dataset limited(core::Dataset data, std::optional<int64_t> limit, uint64_t seed);
+
+// A byte vector (e.g. save_safetensors' output) as the bytes write_file_atomic takes.
+std::span<const std::byte> as_bytes(const std::vector<uint8_t>& v);
 
 // The default data path of a built-in task, or "" when it has none.
 std::string default_data(const core::Task& task);

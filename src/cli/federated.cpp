@@ -151,18 +151,6 @@ class StatusView {
   Clock::time_point last_draw_;
 };
 
-core::Dataset limited(core::Dataset data, std::optional<int64_t> limit, uint64_t seed) {
-  if (!limit || *limit >= data.size()) return data;
-  Rng rng(seed ^ 0x5eedULL);
-  std::vector<int64_t> order = core::permutation(data.size(), rng);
-  order.resize(static_cast<std::size_t>(*limit));
-  return core::subset(data, order);
-}
-
-std::span<const std::byte> as_bytes(const std::vector<uint8_t>& v) {
-  return {reinterpret_cast<const std::byte*>(v.data()), v.size()};
-}
-
 }  // namespace
 
 Result<ServerUrls> server_urls(const std::string& server) {

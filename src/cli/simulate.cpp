@@ -384,20 +384,6 @@ class Simulation {
 
 using Clock = std::chrono::steady_clock;
 
-std::span<const std::byte> as_bytes(const std::vector<uint8_t>& v) {
-  return {reinterpret_cast<const std::byte*>(v.data()), v.size()};
-}
-
-// The first `limit` rows of a seeded permutation (all rows when no limit): the same selection
-// as `disco train --limit` / `disco evaluate --limit` for the same seed.
-core::Dataset limited(core::Dataset data, std::optional<int64_t> limit, uint64_t seed) {
-  if (!limit || *limit >= data.size()) return data;
-  Rng rng(seed ^ 0x5eedULL);
-  std::vector<int64_t> order = core::permutation(data.size(), rng);
-  order.resize(static_cast<std::size_t>(std::max<int64_t>(*limit, 0)));
-  return core::subset(data, order);
-}
-
 bool has_idx_test_split(const std::string& dir) {
   namespace fs = std::filesystem;
   std::error_code ec;
