@@ -6,21 +6,7 @@
 # Usage: federated_test.sh <path to disco>
 set -euo pipefail
 disco=$1
-here=$(cd "$(dirname "$0")" && pwd)
-dir=$(mktemp -d)
-server_pid=
-cleanup() {
-  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
-  jobs -p | xargs -r kill 2>/dev/null || true
-  rm -rf "$dir"
-}
-trap cleanup EXIT
-trap 'echo "FAIL: line $LINENO: $BASH_COMMAND" >&2' ERR
-fail() {
-  echo "FAIL: $*" >&2
-  for f in "$dir"/*.log; do echo "--- $f" >&2; tail -20 "$f" >&2; done
-  exit 1
-}
+source "$(dirname "$0")/lib.sh"
 [ -d /usr/share/datasets/fashion-mnist ] || { echo "SKIP: no fashion-mnist"; exit 0; }
 
 # The data: 3 disjoint shards of 4000 images, their union, 2000 test images.
@@ -30,14 +16,8 @@ fail() {
 # Each client then takes as many optimizer steps (15 epochs of 4000 images) as the centralised
 # run (5 epochs of 12000), in the same wall time since the clients train in parallel.
 mkdir "$dir/tasks"
-python3 - "$here/../../tasks/fashion-mnist.json" "$dir/tasks/fm3.json" <<'PY'
-import json, sys
-t = json.load(open(sys.argv[1]))
-t["id"] = "fm3"
-t["training"].update({"epochs": 15, "round_duration": 3, "validation_split": 0, "batch_size": 32})
-t["federation"] = {"scheme": "federated", "min_participants": 3}
-json.dump(t, open(sys.argv[2], "w"), indent=1)
-PY
+federated_task "$here/../../tasks/fashion-mnist.json" "$dir/tasks/fm3.json" fm3 3 \
+  '{"epochs": 15, "round_duration": 3, "validation_split": 0, "batch_size": 32}'
 
 # A stand-in web app for the static file checks.
 mkdir -p "$dir/web/assets"
@@ -45,17 +25,7 @@ echo '<!doctype html><title>disco</title>' >"$dir/web/index.html"
 echo 'console.log(1)' >"$dir/web/assets/app.js"
 
 # The server, on a free port.
-"$disco" serve --port 0 --data-dir "$dir/state" --tasks-dir "$dir/tasks" --web-dir "$dir/web" \
-  2>"$dir/server.log" &
-server_pid=$!
-port=
-for _ in $(seq 100); do
-  port=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\).*|\1|p' "$dir/server.log")
-  [ -n "$port" ] && break
-  sleep 0.1
-done
-[ -n "$port" ] || fail "server did not start"
-url=http://127.0.0.1:$port
+start_server "$dir/server.log" "$dir/state" --web-dir "$dir/web"
 
 # The HTTP API, including its error paths.
 python3 - "$url" "$here/../../tasks/penguins.json" <<'PY'

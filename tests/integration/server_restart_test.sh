@@ -7,51 +7,19 @@
 # Usage: server_restart_test.sh <path to disco>
 set -euo pipefail
 disco=$1
-here=$(cd "$(dirname "$0")" && pwd)
-dir=$(mktemp -d)
-server_pid=
-cleanup() {
-  [ -n "$server_pid" ] && kill -9 "$server_pid" 2>/dev/null || true
-  jobs -p | xargs -r kill 2>/dev/null || true
-  rm -rf "$dir"
-}
-trap cleanup EXIT
-trap 'echo "FAIL: line $LINENO: $BASH_COMMAND" >&2' ERR
-fail() {
-  echo "FAIL: $*" >&2
-  for f in "$dir"/*.log; do echo "--- $f" >&2; tail -25 "$f" >&2; done
-  exit 1
-}
+source "$(dirname "$0")/lib.sh"
 [ -d /usr/share/datasets/fashion-mnist ] || { echo "SKIP: no fashion-mnist"; exit 0; }
 
 "$here/make_shards.py" "$dir/data" 3 3000 500 3
 mkdir "$dir/tasks"
-python3 - "$here/../../tasks/fashion-mnist.json" "$dir/tasks/fmr.json" <<'PY'
-import json, sys
-t = json.load(open(sys.argv[1]))
-t["id"] = "fmr"
-t["training"].update({"epochs": 12, "round_duration": 1, "validation_split": 0, "batch_size": 32})
-t["federation"] = {"scheme": "federated", "min_participants": 2}
-json.dump(t, open(sys.argv[2], "w"), indent=1)
-PY
+federated_task "$here/../../tasks/fashion-mnist.json" "$dir/tasks/fmr.json" fmr 2 \
+  '{"epochs": 12, "round_duration": 1, "validation_split": 0, "batch_size": 32}'
 
-start_server() {  # $1: log file; sets server_pid and port
-  "$disco" serve --port "${port:-0}" --data-dir "$dir/state" --tasks-dir "$dir/tasks" 2>"$1" &
-  server_pid=$!
-  for _ in $(seq 100); do
-    p=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\).*|\1|p' "$1")
-    [ -n "$p" ] && break
-    sleep 0.1
-  done
-  [ -n "$p" ] || fail "server did not start"
-  port=$p
-}
 rounds_completed() {
   python3 -c "import json,urllib.request; print(json.load(urllib.request.urlopen('http://127.0.0.1:$port/api/tasks/fmr/status'))['rounds_completed'])" 2>/dev/null || echo -1
 }
 
-start_server "$dir/server1.log"
-url=http://127.0.0.1:$port
+start_server "$dir/server1.log" "$dir/state"
 pids=()
 for k in 0 1; do
   "$disco" train --server "$url" --task fmr --data "$dir/data/shard-$k" --no-progress \
@@ -72,7 +40,7 @@ wait "$server_pid" 2>/dev/null || true
 server_pid=
 sleep 1
 
-start_server "$dir/server2.log"
+start_server "$dir/server2.log" "$dir/state"
 grep -q "task fmr: resuming after round" "$dir/server2.log" || fail "the restarted server did not resume"
 resumed=$(sed -n 's/.*task fmr: resuming after round \([0-9]*\) .*/\1/p' "$dir/server2.log")
 [ "$resumed" -ge 3 ] || fail "resumed after round $resumed, expected >= 3"

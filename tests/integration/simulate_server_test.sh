@@ -9,59 +9,23 @@
 # Usage: simulate_server_test.sh <path to disco>
 set -euo pipefail
 disco=$1
-here=$(cd "$(dirname "$0")" && pwd)
-dir=$(mktemp -d)
-server_pid=
-stop_server() {
-  if [ -n "$server_pid" ]; then
-    kill "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-    server_pid=
-  fi
-}
-cleanup() {
-  stop_server
-  rm -rf "$dir"
-}
-trap cleanup EXIT
-trap 'echo "FAIL: line $LINENO: $BASH_COMMAND" >&2' ERR
-fail() {
-  echo "FAIL: $*" >&2
-  for f in "$dir"/*.log "$dir"/*.err; do [ -f "$f" ] && { echo "--- $f" >&2; tail -20 "$f" >&2; }; done
-  exit 1
-}
+source "$(dirname "$0")/lib.sh"
 line='^round [0-9]+/[0-9]+  participants 3  train_loss [0-9.]+  test_loss [0-9.]+  test_acc [0-9.]+$'
 
 # Penguins with 3 participants and 10 rounds of 1 local epoch.
 mkdir "$dir/tasks"
-python3 - "$here/../../tasks/penguins.json" "$dir/tasks/pen3.json" <<'PY'
-import json, sys
-t = json.load(open(sys.argv[1]))
-t["id"] = "pen3"
-t["training"].update({"epochs": 10, "round_duration": 1})
-t["federation"] = {"scheme": "federated", "min_participants": 3}
-json.dump(t, open(sys.argv[2], "w"), indent=1)
-PY
+federated_task "$here/../../tasks/penguins.json" "$dir/tasks/pen3.json" pen3 3 \
+  '{"epochs": 10, "round_duration": 1}'
 data=$here/../../tasks/data/penguins.csv
 
-# Starts a fresh server (state in $dir/$1) and sets $url.
-start_server() {
-  "$disco" serve --port 0 --data-dir "$dir/$1" --tasks-dir "$dir/tasks" \
-    2>"$dir/$1.log" &
-  server_pid=$!
-  local port=
-  for _ in $(seq 100); do
-    port=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\).*|\1|p' "$dir/$1.log")
-    [ -n "$port" ] && break
-    kill -0 "$server_pid" 2>/dev/null || fail "server $1 exited"
-    sleep 0.1
-  done
-  [ -n "$port" ] || fail "server $1 did not start"
-  url=http://127.0.0.1:$port
+# Starts a fresh server on a free port (state in $dir/$1, log in $dir/$1.log); sets $url.
+start_fresh_server() {
+  port=
+  start_server "$dir/$1.log" "$dir/$1"
 }
 
 for run in a b; do
-  start_server "state-$run"
+  start_fresh_server "state-$run"
   if [ "$run" = a ]; then
     # Errors, before any client joins.
     rc=0
@@ -116,16 +80,10 @@ echo "penguins, 3 clients x 10 rounds: test_acc $(jq -r .final.test_accuracy "$d
 if [ -d /usr/share/datasets/fashion-mnist ]; then
   # A larger model (55k weights) for the same comparison: the server sums the 3 contributions in
   # float64 in arrival order, which may in principle change a last bit (docs/server.md).
-  python3 - "$here/../../tasks/fashion-mnist.json" "$dir/tasks/fm3.json" <<'PY'
-import json, sys
-t = json.load(open(sys.argv[1]))
-t["id"] = "fm3"
-t["training"].update({"epochs": 2, "round_duration": 1})
-t["federation"] = {"scheme": "federated", "min_participants": 3}
-json.dump(t, open(sys.argv[2], "w"), indent=1)
-PY
+  federated_task "$here/../../tasks/fashion-mnist.json" "$dir/tasks/fm3.json" fm3 3 \
+    '{"epochs": 2, "round_duration": 1}'
   fm=(--clients 3 --data /usr/share/datasets/fashion-mnist --limit 3000 --limit-test 1000 --no-progress)
-  start_server state-fm
+  start_fresh_server state-fm
   "$disco" simulate --server "$url" --task fm3 "${fm[@]}" -o "$dir/fm-server.safetensors" \
     >"$dir/fm-server.out" 2>"$dir/fm-server.err" || fail "fashion-mnist: simulate --server failed"
   stop_server
