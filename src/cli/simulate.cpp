@@ -18,6 +18,7 @@
 #include "cli/federated.hpp"
 #include "cli/simulate_server.hpp"
 #include "client/session.hpp"
+#include "core/base/overloaded.hpp"
 #include "core/data/partition.hpp"
 #include "core/json_util.hpp"
 #include "core/model/safetensors.hpp"
@@ -31,13 +32,6 @@ namespace {
 
 using core::Json;
 using proto::Time;
-
-template <class... Fs>
-struct Overload : Fs... {
-  using Fs::operator()...;
-};
-template <class... Fs>
-Overload(Fs...) -> Overload<Fs...>;
 
 }  // namespace
 
@@ -70,11 +64,12 @@ void LocalParticipant::on_timeout(Time now) {
 void LocalParticipant::drain() {
   while (std::optional<proto::FederatedClient::Action> action = machine_.next_action()) {
     std::visit(
-        Overload{[&](proto::FederatedClient::Send& s) { sends_.push_back(std::move(s.bytes)); },
-                 [&](proto::FederatedClient::TrainLocal& t) { pending_ = std::move(t); },
-                 [&](proto::FederatedClient::Close&) { closing_ = true; },
-                 [&](proto::FederatedClient::Finished& f) { final_ = std::move(f.weights.values); },
-                 [](auto&) {}},
+        Overloaded{
+            [&](proto::FederatedClient::Send& s) { sends_.push_back(std::move(s.bytes)); },
+            [&](proto::FederatedClient::TrainLocal& t) { pending_ = std::move(t); },
+            [&](proto::FederatedClient::Close&) { closing_ = true; },
+            [&](proto::FederatedClient::Finished& f) { final_ = std::move(f.weights.values); },
+            [](auto&) {}},
         *action);
   }
 }
@@ -278,17 +273,17 @@ class Simulation {
   void after_server_input() {
     while (std::optional<proto::FederatedServer::Action> action = server_.next_action()) {
       std::visit(
-          Overload{[&](proto::FederatedServer::Send& s) {
-                     const std::size_t c = s.to - 1;
-                     if (links_[c].to_client_open)
-                       schedule(kHopMs, Event{Kind::ToClient, c, 0, std::move(s.bytes), {}});
-                   },
-                   [&](proto::FederatedServer::Close& close) {
-                     schedule(kHopMs, Event{Kind::ClientSeesEnd, close.to - 1, 0, {}, {}});
-                   },
-                   [&](proto::FederatedServer::RoundClosed& r) { on_round_closed(r); },
-                   [&](proto::FederatedServer::Finished& f) { finished_ = std::move(f.weights); },
-                   [](auto&) {}},
+          Overloaded{[&](proto::FederatedServer::Send& s) {
+                       const std::size_t c = s.to - 1;
+                       if (links_[c].to_client_open)
+                         schedule(kHopMs, Event{Kind::ToClient, c, 0, std::move(s.bytes), {}});
+                     },
+                     [&](proto::FederatedServer::Close& close) {
+                       schedule(kHopMs, Event{Kind::ClientSeesEnd, close.to - 1, 0, {}, {}});
+                     },
+                     [&](proto::FederatedServer::RoundClosed& r) { on_round_closed(r); },
+                     [&](proto::FederatedServer::Finished& f) { finished_ = std::move(f.weights); },
+                     [](auto&) {}},
           *action);
     }
     const std::optional<Time> deadline = server_.deadline();

@@ -12,6 +12,7 @@
 #include <variant>
 #include <vector>
 
+#include "core/base/overloaded.hpp"
 #include "core/json_util.hpp"
 #include "core/model/safetensors.hpp"
 #include "core/task.hpp"
@@ -31,13 +32,6 @@ int64_t wall_ms() {
              std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
-
-template <class... Fs>
-struct Overloaded : Fs... {
-  using Fs::operator()...;
-};
-template <class... Fs>
-Overloaded(Fs...) -> Overloaded<Fs...>;
 
 net::HttpResponse json_response(int status, const Json& body) {
   net::HttpResponse res;
