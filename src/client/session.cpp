@@ -39,13 +39,9 @@ struct Progress {
 };
 
 // A refusal worth retrying while rejoining: the server still holds our id (it has not noticed
-// the old connection die yet) or did not answer in time. The machine reports server refusals as
-// "<ErrorCode name>: <message>".
-bool is_transient_refusal(const Error& error) {
-  const std::string unavailable =
-      std::string(proto::error_code_name(proto::ErrorCode::Unavailable)) + ":";
-  return error.message.rfind(unavailable, 0) == 0 ||
-         error.message.find("hello timeout") != std::string::npos;
+// the old connection die yet) or did not answer in time; both are ErrorCode::Unavailable.
+bool is_transient_refusal(std::optional<proto::ErrorCode> code) {
+  return code == proto::ErrorCode::Unavailable;
 }
 
 bool same_status(const SessionStatus& a, const SessionStatus& b) {
@@ -97,7 +93,8 @@ struct FederatedSession::State {
   struct Outcome {
     enum Kind { Finished, Failed, Broken, Cancelled } kind = Broken;
     Error error;
-    bool welcomed = false;  // ServerWelcome arrived on this connection
+    std::optional<proto::ErrorCode> code;  // Failed: the protocol's code for the failure
+    bool welcomed = false;                 // ServerWelcome arrived on this connection
     std::optional<FederatedClient::Finished> finished;
   };
 
@@ -393,6 +390,7 @@ FederatedSession::State::Outcome FederatedSession::State::drive(FederatedClient&
       Error error = machine.status().last_error.value_or(
           make_error(Errc::Internal, "the session failed without a reason"));
       error.message = ws_client.peer() + ": " + error.message;
+      out.code = machine.status().last_error_code;
       return end(Outcome::Failed, std::move(error));
     }
     emit();
@@ -513,7 +511,7 @@ Result<SessionResult> FederatedSession::State::run() {
       case Outcome::Cancelled:
         return fail(outcome.error);
       case Outcome::Failed:
-        if (!(rejoining && !outcome.welcomed && is_transient_refusal(outcome.error))) {
+        if (!(rejoining && !outcome.welcomed && is_transient_refusal(outcome.code))) {
           return fail(outcome.error);
         }
         break;

@@ -139,6 +139,7 @@ void FederatedClient::fail(ErrorCode code, Errc errc, const std::string& message
   if (tell_server) send(ErrorMessage{code, message});
   actions_.emplace_back(Close{std::string(error_code_name(code)) + ": " + message});
   status_.last_error = make_error(errc, message);
+  status_.last_error_code = code;
   status_.phase = ClientPhase::Failed;
 }
 
@@ -244,6 +245,7 @@ void FederatedClient::on_message(std::span<const std::byte> bytes, Time /*now*/)
     case Effect::ServerError: {
       const auto& error = std::get<ErrorMessage>(message);
       std::string text = std::string(error_code_name(error.code)) + ": " + error.message;
+      status_.last_error_code = error.code;
       if (error.code == ErrorCode::StaleRound && phase != ClientPhase::Connecting) {
         status_.last_error = make_error(Errc::ProtocolViolation, text);
         break;

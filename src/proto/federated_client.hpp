@@ -58,6 +58,8 @@ struct ClientStatus {
   uint64_t n_params = 0;            // from ServerWelcome
   std::optional<TrainMetrics> last_round_metrics;  // from the last RoundResult
   std::optional<Error> last_error;                 // the last error received or detected
+  // The protocol code of last_error: the ErrorMessage's code, received or sent.
+  std::optional<ErrorCode> last_error_code;
 };
 
 class FederatedClient {

@@ -109,6 +109,29 @@ TEST(FederatedServerWaiting, BatchesUpdatesWhenManyClientsWait) {
   EXPECT_EQ(received[1], b + 1);
 }
 
+// Drivers decide on retries from the protocol code, not from message text.
+TEST(FederatedClientErrors, KeepTheProtocolCodeOfTheFailure) {
+  FederatedClient refused(client_config());
+  refused.on_connected(Time::from_ms(0));
+  refused.on_message(encode(ErrorMessage{ErrorCode::Unavailable, "id held"}), Time::from_ms(1));
+  EXPECT_EQ(refused.status().phase, ClientPhase::Failed);
+  EXPECT_EQ(refused.status().last_error_code, ErrorCode::Unavailable);
+
+  ClientConfig config = client_config();
+  config.hello_timeout = Duration(10);
+  FederatedClient silent(config);
+  silent.on_connected(Time::from_ms(0));
+  silent.on_timeout(Time::from_ms(10));
+  EXPECT_EQ(silent.status().phase, ClientPhase::Failed);
+  EXPECT_EQ(silent.status().last_error_code, ErrorCode::Unavailable);
+
+  FederatedClient garbage(client_config());
+  garbage.on_connected(Time::from_ms(0));
+  const std::vector<std::byte> junk = {std::byte{0xc1}};
+  garbage.on_message(junk, Time::from_ms(1));
+  EXPECT_EQ(garbage.status().last_error_code, ErrorCode::ProtocolViolation);
+}
+
 TEST(FederatedServerConfig, ValidatesTheNewFields) {
   ServerConfig c = server_config(2, 2);
   c.fraction = 0;
