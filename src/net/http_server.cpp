@@ -80,14 +80,23 @@ void add_common_headers(http::response<http::string_body>& res) {
   res.set("Cross-Origin-Resource-Policy", "same-origin");
 }
 
-// {"error": "<message>"} with the message JSON-escaped (control characters dropped).
-std::string json_error_body(const std::string& message) {
+// A closing HTTP/1.1 error response: {"error": "<message>"}, the message JSON-escaped (control
+// characters dropped), with the common headers.
+std::shared_ptr<http::response<http::string_body>> error_response(int status,
+                                                                  const std::string& message) {
   std::string escaped;
   for (char c : message) {
     if (c == '"' || c == '\\') escaped += '\\';
     if (static_cast<unsigned char>(c) >= 0x20) escaped += c;
   }
-  return "{\"error\": \"" + escaped + "\"}\n";
+  auto res =
+      std::make_shared<http::response<http::string_body>>(static_cast<http::status>(status), 11);
+  add_common_headers(*res);
+  res->set(http::field::content_type, "application/json");
+  res->body() = "{\"error\": \"" + escaped + "\"}\n";
+  res->keep_alive(false);
+  res->prepare_payload();
+  return res;
 }
 
 }  // namespace
@@ -123,13 +132,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   // Answers the upgrade request with an HTTP error instead (the application refused it).
   void reject(int status, const std::string& message) {
     finished_ = true;  // never reported: the application refused the connection
-    auto res =
-        std::make_shared<http::response<http::string_body>>(static_cast<http::status>(status), 11);
-    add_common_headers(*res);
-    res->set(http::field::content_type, "application/json");
-    res->body() = json_error_body(message);
-    res->keep_alive(false);
-    res->prepare_payload();
+    auto res = error_response(status, message);
     http::async_write(beast::get_lowest_layer(ws_), *res,
                       [self = shared_from_this(), res](beast::error_code, std::size_t) {
                         beast::error_code ignored;
@@ -306,14 +309,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   }
 
   void respond_error(int status, const std::string& message) {
-    auto res =
-        std::make_shared<http::response<http::string_body>>(static_cast<http::status>(status), 11);
-    add_common_headers(*res);
-    res->set(http::field::content_type, "application/json");
-    res->body() = json_error_body(message);
-    res->keep_alive(false);
-    res->prepare_payload();
-    write(res, true);
+    write(error_response(status, message), true);
   }
 
   void write(std::shared_ptr<http::response<http::string_body>> res, bool close) {
