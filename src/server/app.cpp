@@ -238,7 +238,7 @@ Result<void> App::Impl::load_tasks() {
   for (auto& record : records) {
     if (record.builtin || tasks.count(record.id)) continue;
     DISCO_ASSIGN_OR_RETURN(task, core::parse_task_text(record.json, "stored task " + record.id));
-    DISCO_TRY(host(std::move(task), false, record.join_token_hash));
+    DISCO_TRY(host(std::move(task), false, record.join_token));
   }
   return {};
 }
@@ -289,7 +289,7 @@ net::HttpResponse App::Impl::create_task(const net::HttpRequest& req) {
   TaskRecord record;
   record.id = task->id;
   record.json = task->raw.dump();
-  record.join_token_hash = token;
+  record.join_token = token;
   record.created_ms = wall_ms();
   if (auto r = store->put_task(record); !r) return error_response(500, r.error().message);
   const Json doc = task->raw;

@@ -39,7 +39,7 @@ constexpr const char* kMigrations[] = {
 CREATE TABLE tasks (
   id              TEXT NOT NULL PRIMARY KEY,
   json            TEXT NOT NULL,
-  join_token_hash TEXT,
+  join_token TEXT,
   builtin         INTEGER NOT NULL CHECK (builtin IN (0, 1)),
   created_ms      INTEGER NOT NULL
 ) STRICT;
@@ -508,12 +508,12 @@ fs::path Store::checkpoint_path(std::string_view task_id, uint64_t round) const 
 Result<void> Store::put_task(const TaskRecord& task) {
   DISCO_TRY(check_task_id(task.id));
   DISCO_ASSIGN_OR_RETURN(
-      q, impl_->query("INSERT INTO tasks (id, json, join_token_hash, builtin, created_ms) "
+      q, impl_->query("INSERT INTO tasks (id, json, join_token, builtin, created_ms) "
                       "VALUES (?1, ?2, ?3, ?4, ?5)",
                       "insert task"));
   q.bind_text(1, task.id)
       .bind_text(2, task.json)
-      .bind_optional_text(3, task.join_token_hash)
+      .bind_optional_text(3, task.join_token)
       .bind_int(4, task.builtin ? 1 : 0)
       .bind_int(5, task.created_ms);
   auto done = q.step();
@@ -526,13 +526,13 @@ Result<void> Store::put_task(const TaskRecord& task) {
 
 Result<void> Store::replace_task(const TaskRecord& task) {
   DISCO_TRY(check_task_id(task.id));
-  DISCO_ASSIGN_OR_RETURN(
-      q, impl_->query("UPDATE tasks SET json = ?2, join_token_hash = ?3, builtin = ?4, "
-                      "created_ms = ?5 WHERE id = ?1",
-                      "replace task"));
+  DISCO_ASSIGN_OR_RETURN(q,
+                         impl_->query("UPDATE tasks SET json = ?2, join_token = ?3, builtin = ?4, "
+                                      "created_ms = ?5 WHERE id = ?1",
+                                      "replace task"));
   q.bind_text(1, task.id)
       .bind_text(2, task.json)
-      .bind_optional_text(3, task.join_token_hash)
+      .bind_optional_text(3, task.join_token)
       .bind_int(4, task.builtin ? 1 : 0)
       .bind_int(5, task.created_ms);
   DISCO_TRY(q.step());
@@ -546,7 +546,7 @@ namespace {
 TaskRecord task_from_row(const Query& q) {
   return TaskRecord{.id = q.text(0),
                     .json = q.text(1),
-                    .join_token_hash = q.optional_text(2),
+                    .join_token = q.optional_text(2),
                     .builtin = q.int64(3) != 0,
                     .created_ms = q.int64(4)};
 }
@@ -554,10 +554,10 @@ TaskRecord task_from_row(const Query& q) {
 }  // namespace
 
 Result<std::vector<TaskRecord>> Store::tasks() {
-  DISCO_ASSIGN_OR_RETURN(
-      q, impl_->query("SELECT id, json, join_token_hash, builtin, created_ms FROM tasks "
-                      "ORDER BY id",
-                      "list tasks"));
+  DISCO_ASSIGN_OR_RETURN(q,
+                         impl_->query("SELECT id, json, join_token, builtin, created_ms FROM tasks "
+                                      "ORDER BY id",
+                                      "list tasks"));
   std::vector<TaskRecord> out;
   DISCO_TRY(q.each_row([&] { out.push_back(task_from_row(q)); }));
   return out;
@@ -565,10 +565,10 @@ Result<std::vector<TaskRecord>> Store::tasks() {
 
 Result<std::optional<TaskRecord>> Store::task(std::string_view id) {
   DISCO_TRY(check_task_id(id));
-  DISCO_ASSIGN_OR_RETURN(
-      q, impl_->query("SELECT id, json, join_token_hash, builtin, created_ms FROM tasks "
-                      "WHERE id = ?1",
-                      "read task"));
+  DISCO_ASSIGN_OR_RETURN(q,
+                         impl_->query("SELECT id, json, join_token, builtin, created_ms FROM tasks "
+                                      "WHERE id = ?1",
+                                      "read task"));
   q.bind_text(1, id);
   DISCO_ASSIGN_OR_RETURN(row, q.step());
   if (!row) return std::optional<TaskRecord>();

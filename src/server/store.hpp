@@ -40,7 +40,7 @@ inline constexpr int kSchemaVersion = 1;
 struct TaskRecord {
   std::string id;    // a valid task id (the rule above Store)
   std::string json;  // the full task JSON as given; stored and returned verbatim
-  std::optional<std::string> join_token_hash;
+  std::optional<std::string> join_token;  // as given; never served (see docs/server-storage.md)
   bool builtin = false;
   int64_t created_ms = 0;
 };

@@ -144,7 +144,7 @@ TEST_F(StoreTest, TasksCrudAndDuplicate) {
   auto store = open_store(dir_);
   ASSERT_TRUE(store);
   TaskRecord b = make_task("b-task");
-  b.join_token_hash = "sha256:abcd";
+  b.join_token = "sha256:abcd";
   b.builtin = true;
   b.created_ms = -5;
   ASSERT_TRUE(store->put_task(b));
@@ -159,10 +159,10 @@ TEST_F(StoreTest, TasksCrudAndDuplicate) {
   ASSERT_TRUE(all);
   ASSERT_EQ(all->size(), 2u);
   EXPECT_EQ((*all)[0].id, "a_task");
-  EXPECT_FALSE((*all)[0].join_token_hash.has_value());
+  EXPECT_FALSE((*all)[0].join_token.has_value());
   EXPECT_FALSE((*all)[0].builtin);
   EXPECT_EQ((*all)[1].id, "b-task");
-  EXPECT_EQ((*all)[1].join_token_hash, "sha256:abcd");
+  EXPECT_EQ((*all)[1].join_token, "sha256:abcd");
   EXPECT_TRUE((*all)[1].builtin);
   EXPECT_EQ((*all)[1].created_ms, -5);
 
@@ -172,7 +172,7 @@ TEST_F(StoreTest, TasksCrudAndDuplicate) {
   auto got = store->task("b-task");
   ASSERT_TRUE(got && got->has_value());
   EXPECT_EQ((*got)->json, "{}");
-  EXPECT_FALSE((*got)->join_token_hash.has_value());
+  EXPECT_FALSE((*got)->join_token.has_value());
   EXPECT_FALSE((*got)->builtin);
 
   auto missing = store->replace_task(make_task("nope"));
