@@ -17,6 +17,8 @@ DEB_PACKAGES=(
   emscripten
   # data and reference implementations for benchmarks
   dataset-fashion-mnist python3 python3-torch python3-numpy
+  # the browser the web app's end-to-end tests and the browser benchmark drive (playwright-core)
+  chromium fonts-dejavu-core
 )
 
 missing=()
@@ -36,4 +38,14 @@ if ((${#missing[@]})); then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
     -o DPkg::Lock::Timeout=900 "${missing[@]}"
+fi
+
+# The web app's npm packages (web/package-lock.json pins them): Vite, Vitest, TypeScript,
+# playwright-core (drives Debian's chromium; it downloads no browser) and TF.js (benchmark).
+# Reinstalled only when the lock file changed since the last install (a stamp in node_modules).
+lock_sum=$(sha256sum web/package-lock.json | cut -d' ' -f1)
+if [ "$(cat web/node_modules/.disco-lock 2>/dev/null)" != "$lock_sum" ]; then
+  echo "setup: installing the web app's npm packages (npm ci in web/)"
+  (cd web && npm ci --no-audit --no-fund --loglevel=error)
+  echo "$lock_sum" >web/node_modules/.disco-lock
 fi

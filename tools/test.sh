@@ -22,9 +22,19 @@ echo "== wasm build and tests"
 tools/build.sh wasm-release -DDISCO_WERROR=ON
 ctest --preset wasm-release | tee -a "$log"
 
+echo "== web app: type check + build, unit tests (Vitest), end-to-end (Chromium)"
+tools/build_web.sh
+(cd web && npx vitest run --reporter=dot) | tee -a "$log"
+node web/e2e/app.mjs | tee -a "$log"
+
 echo "== benchmark smoke"
 tools/bench_smoke.sh
 
-total=$(sed -n 's/.*tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\2/p' "$log" |
-        awk '{ s += $1 } END { print s + 0 }')
+# ctest: "100% tests passed, 0 tests failed out of N"; Vitest: "Tests  N passed (N)";
+# the end-to-end run: "e2e: N passed". Any failure has stopped the script before this point.
+total=$( {
+  sed -n 's/.*tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\2/p' "$log"
+  sed -n 's/^ *Tests  *\([0-9]*\) passed.*/\1/p' "$log"
+  sed -n 's/^e2e: \([0-9]*\) passed.*/\1/p' "$log"
+} | awk '{ s += $1 } END { print s + 0 }')
 echo "$total passed, 0 failed"

@@ -44,6 +44,23 @@ net::HttpResponse error_response(int status, const std::string& message) {
   return json_response(status, Json{{"error", message}});
 }
 
+// The task field a validation message is about: core's messages read "<field path>: <why>"
+// ("training.batch_size: must be ...", "model.layers[2].units: ..."), after the source prefix
+// this server adds. Empty when the message does not start with a field path.
+std::string field_of(std::string_view message, std::string_view source) {
+  if (message.substr(0, source.size()) == source && message.substr(source.size(), 2) == ": ")
+    message.remove_prefix(source.size() + 2);
+  const auto colon = message.find(": ");
+  if (colon == 0 || colon == std::string_view::npos) return {};
+  const std::string_view path = message.substr(0, colon);
+  for (char c : path) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '_' || c == '.' || c == '[' || c == ']';
+    if (!ok) return {};
+  }
+  return std::string(path);
+}
+
 int http_status(const Error& e) {
   switch (e.code) {
     case Errc::InvalidArgument:
@@ -282,7 +299,12 @@ net::HttpResponse App::Impl::handle(const net::HttpRequest& req) {
 
 net::HttpResponse App::Impl::create_task(const net::HttpRequest& req) {
   auto task = core::parse_task_text(req.body, "request body");
-  if (!task) return error_response(400, task.error().message);
+  if (!task) {
+    Json body{{"error", task.error().message}};
+    if (std::string field = field_of(task.error().message, "request body"); !field.empty())
+      body["field"] = field;
+    return json_response(400, body);
+  }
   if (tasks.count(task->id)) return error_response(409, "task '" + task->id + "' already exists");
   std::optional<std::string> token;
   if (std::string t = req.header("X-Join-Token"); !t.empty()) token = t;

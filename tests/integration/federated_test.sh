@@ -54,8 +54,12 @@ check(s == 404 and "nope" in json.loads(b)["error"], "unknown task: %d %r" % (s,
 bad = json.load(open(penguins)); bad["id"] = "bad"; bad["federation"]["min_participants"] = 0
 s, b, _ = call("POST", "/api/tasks", json.dumps(bad).encode())
 check(s == 400 and "federation.min_participants" in json.loads(b)["error"], "bad task: %d %r" % (s, b))
+check(json.loads(b).get("field") == "federation.min_participants", "bad task field: %r" % b)
+bad = json.load(open(penguins)); bad["id"] = "bad"; bad["model"]["layers"][0]["units"] = -1
+s, b, _ = call("POST", "/api/tasks", json.dumps(bad).encode())
+check(s == 400 and json.loads(b).get("field") == "model.layers[0].units", "bad layer: %d %r" % (s, b))
 s, b, _ = call("POST", "/api/tasks", b"{not json")
-check(s == 400, "malformed JSON: %d" % s)
+check(s == 400 and "field" not in json.loads(b), "malformed JSON: %d %r" % (s, b))
 good = json.load(open(penguins)); good["id"] = "penguins-fed"
 good["federation"] = {"scheme": "federated", "min_participants": 2}
 s, b, _ = call("POST", "/api/tasks", json.dumps(good).encode())
