@@ -29,8 +29,10 @@
 #include "core/task.hpp"
 #include "core/train/local_round.hpp"
 #include "core/train/trainer.hpp"
+#include "proto/codec.hpp"
 #include "proto/federated_client.hpp"
 #include "runtime/thread_pool.hpp"
+#include "wasm/capi_internal.hpp"
 
 namespace {
 
@@ -74,26 +76,6 @@ int code_of(Errc errc) {
   return DISCO_INTERNAL;
 }
 
-// Records `error` as this thread's last error and returns its code.
-int fail(const Error& error) {
-  last_error.code = code_of(error.code);
-  last_error.message = error.message;
-  return last_error.code;
-}
-int fail(Errc errc, std::string message) { return fail(Error{errc, std::move(message)}); }
-
-std::span<const std::byte> bytes_of(const uint8_t* data, size_t size) {
-  return {reinterpret_cast<const std::byte*>(data), data ? size : 0};
-}
-std::span<const uint8_t> u8_span(const uint8_t* data, size_t size) {
-  return {data, data ? size : 0};
-}
-std::string_view text_of(const uint8_t* data, size_t size) {
-  return {reinterpret_cast<const char*>(data), data ? size : 0};
-}
-
-std::string dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
-
 Json evaluation_json(const disco::core::Evaluation& ev) {
   Json confusion = Json::array();
   for (int64_t r = 0; r < ev.n_classes; ++r) {
@@ -108,55 +90,20 @@ Json evaluation_json(const disco::core::Evaluation& ev) {
               {"recall", ev.recall}};
 }
 
-uint32_t to_u32(int64_t v) { return static_cast<uint32_t>(std::max<int64_t>(0, v)); }
-
 }  // namespace
 
-// ---- Handle types
-// --------------------------------------------------------------------------------
+namespace disco::wasm {
 
-struct disco_buffer {
-  std::vector<uint8_t> bytes;
-};
+int fail(const Error& error) {
+  last_error.code = code_of(error.code);
+  last_error.message = error.message;
+  return last_error.code;
+}
+int fail(Errc errc, std::string message) { return fail(Error{errc, std::move(message)}); }
 
-struct disco_task {
-  disco::core::Task task;
-};
-
-struct disco_model {
-  disco::core::Model model;
-};
-
-struct disco_dataset {
-  disco::core::Dataset data;
-  std::optional<disco::core::TabularTransform> transform;  // CSV datasets
-};
-
-struct disco_trainer {
-  std::unique_ptr<disco::Parallel> pool;  // SerialParallel or runtime::ThreadPool
-  std::unique_ptr<disco::core::Trainer> trainer;
-  // The epoch in progress (begin_epoch .. end_epoch).
-  bool in_epoch = false;
-  int64_t batch_size = 0;
-  disco::core::BatchStats epoch_stats;
-  bool in_round = false;  // a disco_round borrows the trainer
-};
-
-struct disco_round {
-  disco_trainer* owner;  // borrowed; must remain live while the round is
-  std::optional<disco::core::LocalRound> round;
-  std::optional<disco::core::LocalRoundResult> result;
-};
-
-struct disco_client {
-  std::unique_ptr<disco::proto::FederatedClient> machine;
-  int kind = DISCO_ACTION_NONE;
-  std::vector<uint8_t> bytes;  // Send bytes or Close reason
-  uint64_t round = 0;
-  std::vector<float> weights;  // TrainLocal / Finished weights
-};
-
-namespace {
+std::string dump(const core::Json& j) {
+  return j.dump(-1, ' ', false, core::Json::error_handler_t::replace);
+}
 
 disco_buffer* buffer_of(std::string_view text) {
   auto* b = new disco_buffer;
@@ -170,6 +117,64 @@ int check_idle(const disco_trainer* t) {
   if (t->in_round) return fail(Errc::InvalidArgument, "the trainer is in a local round");
   return DISCO_OK;
 }
+
+int check_data(const disco_trainer* t, const disco_dataset* data, uint32_t batch_size) {
+  if (batch_size == 0) return fail(Errc::InvalidArgument, "batch_size: must be positive");
+  if (!data || data->data.size() == 0) return fail(Errc::InvalidArgument, "data: empty");
+  if (!data->labelled) {
+    return fail(Errc::InvalidArgument, "data: has no labels (inputs for prediction only)");
+  }
+  auto fits = core::check_compatible(t->trainer->model(), data->data, "data");
+  return fits ? DISCO_OK : fail(fits.error());
+}
+
+disco_dataset* dataset_for(const core::Model& model, core::Dataset data,
+                           std::optional<core::TabularTransform> transform,
+                           std::string_view source) {
+  if (auto fits = core::check_compatible(model, data, source); !fits) {
+    fail(fits.error());
+    return nullptr;
+  }
+  auto* d = new disco_dataset;
+  d->data = std::move(data);
+  d->transform = std::move(transform);
+  d->classes = d->data.label_names;
+  return d;
+}
+
+}  // namespace disco::wasm
+
+using disco::wasm::buffer_of;
+using disco::wasm::bytes_of;
+using disco::wasm::check_data;
+using disco::wasm::check_idle;
+using disco::wasm::dataset_for;
+using disco::wasm::dump;
+using disco::wasm::fail;
+using disco::wasm::text_of;
+using disco::wasm::to_u32;
+using disco::wasm::u8_span;
+
+// ---- Handle types
+// --------------------------------------------------------------------------------
+
+struct disco_round {
+  disco_trainer* owner;  // borrowed; must remain live while the round is
+  std::optional<disco::core::LocalRound> round;
+  std::optional<disco::core::LocalRoundResult> result;
+};
+
+struct disco_client {
+  std::unique_ptr<disco::proto::FederatedClient> machine;
+  int kind = DISCO_ACTION_NONE;
+  std::vector<uint8_t> bytes;  // Send bytes or Close reason
+  uint64_t round = 0;
+  std::vector<float> weights;  // TrainLocal / Finished weights
+  // n_participants of the last RoundResult received (the machine's status does not keep it).
+  uint32_t last_round_participants = 0;
+};
+
+namespace {
 
 // Host milliseconds to a machine Time; non-finite values count as 0 (the origin).
 disco::proto::Time time_of(double now_ms) {
@@ -322,21 +327,6 @@ int disco_model_set_weights(disco_model* model, const float* weights, size_t n) 
 // ---- Dataset
 // -------------------------------------------------------------------------------------
 
-namespace {
-
-// Wraps a parsed dataset after checking that it fits the task's model.
-disco_dataset* dataset_for(const disco::core::Model& model, disco::core::Dataset data,
-                           std::optional<disco::core::TabularTransform> transform,
-                           std::string_view source) {
-  if (auto fits = disco::core::check_compatible(model, data, source); !fits) {
-    fail(fits.error());
-    return nullptr;
-  }
-  return new disco_dataset{std::move(data), std::move(transform)};
-}
-
-}  // namespace
-
 disco_dataset* disco_dataset_from_idx(const disco_task* task, const uint8_t* images,
                                       size_t images_size, const uint8_t* labels,
                                       size_t labels_size) {
@@ -445,7 +435,12 @@ disco_dataset* disco_dataset_split(disco_dataset* dataset, double fraction, uint
     return nullptr;
   }
   d = std::move(parts->train);
-  return new disco_dataset{std::move(parts->validation), dataset->transform};
+  auto* validation = new disco_dataset;
+  validation->data = std::move(parts->validation);
+  validation->transform = dataset->transform;
+  validation->labelled = dataset->labelled;
+  validation->classes = dataset->classes;
+  return validation;
 }
 
 // ---- Trainer
@@ -473,18 +468,6 @@ disco_trainer* disco_trainer_create(disco_model* model, uint32_t n_threads, uint
 }
 
 void disco_trainer_free(disco_trainer* trainer) { delete trainer; }
-
-namespace {
-
-// The checks shared by every use of a dataset with the trainer's model.
-int check_data(const disco_trainer* t, const disco_dataset* data, uint32_t batch_size) {
-  if (batch_size == 0) return fail(Errc::InvalidArgument, "batch_size: must be positive");
-  if (!data || data->data.size() == 0) return fail(Errc::InvalidArgument, "data: empty");
-  auto fits = disco::core::check_compatible(t->trainer->model(), data->data, "data");
-  return fits ? DISCO_OK : fail(fits.error());
-}
-
-}  // namespace
 
 int disco_trainer_begin_epoch(disco_trainer* trainer, const disco_dataset* data,
                               uint32_t batch_size) {
@@ -525,6 +508,10 @@ disco_buffer* disco_trainer_end_epoch(disco_trainer* trainer, const disco_datase
     return nullptr;
   }
   if (validation && validation->data.size() > 0) {
+    if (!validation->labelled) {
+      fail(Errc::InvalidArgument, "validation: has no labels (inputs for prediction only)");
+      return nullptr;
+    }
     auto fits =
         disco::core::check_compatible(trainer->trainer->model(), validation->data, "validation");
     if (!fits) {
@@ -583,6 +570,10 @@ disco_round* disco_round_begin(disco_trainer* trainer, const disco_dataset* data
   if (check_idle(trainer) != DISCO_OK) return nullptr;
   if (!data || (n_global > 0 && !global)) {
     fail(Errc::InvalidArgument, "round: data and global weights are required");
+    return nullptr;
+  }
+  if (!data->labelled) {
+    fail(Errc::InvalidArgument, "round: the data has no labels (inputs for prediction only)");
     return nullptr;
   }
   disco::core::LocalRoundOptions options;
@@ -670,6 +661,15 @@ void disco_client_on_connected(disco_client* client, double now_ms) {
 
 void disco_client_on_message(disco_client* client, const uint8_t* bytes, size_t size,
                              double now_ms) {
+  // The machine decodes (and judges) every message itself; this peek only keeps a RoundResult's
+  // participant count for the host's display. RoundResults are small, so large messages
+  // (weights) are not decoded twice; messages that do not decode are left to the machine.
+  constexpr size_t kPeekBytes = 4096;
+  if (size <= kPeekBytes) {
+    auto message = disco::proto::decode(bytes_of(bytes, size));
+    const auto* result = message ? std::get_if<disco::proto::RoundResult>(&*message) : nullptr;
+    if (result) client->last_round_participants = result->n_participants;
+  }
   client->machine->on_message(bytes_of(bytes, size), time_of(now_ms));
 }
 
@@ -740,7 +740,11 @@ disco_buffer* disco_client_status_json(const disco_client* client) {
   }
   Json error = nullptr;
   if (s.last_error) {
-    error = {{"code", disco::errc_name(s.last_error->code)}, {"message", s.last_error->message}};
+    error = {{"code", disco::errc_name(s.last_error->code)},
+             {"message", s.last_error->message},
+             {"protocol_code", s.last_error_code
+                                   ? Json(disco::proto::error_code_name(*s.last_error_code))
+                                   : Json(nullptr)}};
   }
   Json j = {{"phase", disco::proto::client_phase_name(s.phase)},
             {"round", s.round},
@@ -750,6 +754,7 @@ disco_buffer* disco_client_status_json(const disco_client* client) {
             {"client_id", s.client_id},
             {"n_params", s.n_params},
             {"last_round_metrics", metrics},
+            {"last_round_participants", client->last_round_participants},
             {"last_error", error}};
   return buffer_of(dump(j));
 }

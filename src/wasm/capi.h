@@ -145,6 +145,70 @@ DISCO_API disco_buffer* disco_dataset_transform_json(const disco_dataset* datase
 DISCO_API disco_dataset* disco_dataset_split(disco_dataset* dataset, double fraction,
                                              uint32_t seed);
 
+/* ---- Data as the user picked it (files from the browser) -------------------------------------
+ * Built in core (image.hpp, tabular.hpp, text.hpp); `name` (a NUL-terminated file name, borrowed
+ * for the call) is named in every error: "Sandal/img_12.png: cannot decode image: ...",
+ * "data.csv:17: column 'Age': 'abc' is not a number". */
+
+/* Whether samples carry labels (the `labels` argument below). */
+enum {
+  DISCO_LABELS_NONE = 0,     /* inputs only (prediction): labels given are ignored */
+  DISCO_LABELS_REQUIRED = 1, /* every sample needs a label (training, testing) */
+  DISCO_LABELS_OPTIONAL = 2, /* labelled iff every sample has a label (prediction whose answers
+                                are known); the results then carry the true labels */
+};
+
+typedef struct disco_image_builder disco_image_builder;
+/* An image data set for an image task, built one file at a time so the caller can report progress
+ * and release each file's bytes after its add. NULL on error: INVALID_ARGUMENT (the task is not an
+ * image task, `labels` not a DISCO_LABELS_* value). `task` is borrowed: it must remain live while
+ * the builder is. */
+DISCO_API disco_image_builder* disco_image_builder_create(const disco_task* task, int labels);
+DISCO_API void disco_image_builder_free(disco_image_builder* builder);
+/* Decodes one PNG / JPEG / BMP file (resized to the task's geometry) and records it with `label`
+ * (NULL: none), a name from the task's labels. The bytes are copied (decoded) during the call.
+ * Errors, naming `name`: CORRUPTION "name: cannot decode image: <reason>"; INVALID_ARGUMENT
+ * "name: unknown label 'x' (labels: a, b, ...)" (REQUIRED / OPTIONAL), "name: no label"
+ * (REQUIRED). On error the builder is unchanged. */
+DISCO_API int disco_image_builder_add(disco_image_builder* builder, const char* name,
+                                      const uint8_t* bytes, size_t size, const char* label);
+/* Images added so far. */
+DISCO_API uint32_t disco_image_builder_size(const disco_image_builder* builder);
+/* Moves the images into a new data set (the builder is empty afterwards; free it still). NULL on
+ * error: INVALID_ARGUMENT "no images" when none was added. */
+DISCO_API disco_dataset* disco_image_builder_finish(disco_image_builder* builder);
+
+/* A tabular CSV file `name` for a tabular task. `columns_json` (NULL: identity) maps task column
+ * names to the CSV's column names, {"species": "Species", ...}; errors about a mapped column name
+ * both ("column 'Age (years)' (task column 'age')"); a mapped output column the file lacks is
+ * ignored unless labels are REQUIRED. `transform_json` as in
+ * disco_dataset_from_csv (NULL: fitted on this file, which then needs labels). `labels`: REQUIRED
+ * needs the output columns, NONE ignores them, OPTIONAL uses them when every output column is
+ * present. NULL on error: CORRUPTION / NOT_FOUND / INVALID_ARGUMENT with "name:line: column ..."
+ * messages; NOT_FOUND "name: no column 'x' (columns: ...)" for a mapping to a column the file
+ * lacks; INVALID_ARGUMENT for a bad mapping, a non-tabular task, unlabelled data without a
+ * transform. */
+DISCO_API disco_dataset* disco_dataset_from_table(const disco_task* task, const char* name,
+                                                  const uint8_t* csv, size_t csv_size,
+                                                  const uint8_t* columns_json, size_t columns_size,
+                                                  const uint8_t* transform_json,
+                                                  size_t transform_size, int labels);
+/* A UTF-8 text file `name` for a text task. REQUIRED: next-token samples, one per non-empty line
+ * (core::make_text_dataset, the task's sequence length). NONE / OPTIONAL: prediction inputs, one
+ * per non-empty line: its last sequence-length tokens, left-padded (the model then predicts the
+ * byte after the line). NULL on error: INVALID_ARGUMENT "name: no text", a non-text task. */
+DISCO_API disco_dataset* disco_dataset_from_text(const disco_task* task, const char* name,
+                                                 const uint8_t* text, size_t size, int labels);
+/* 1 for labelled data, 0 for prediction inputs. */
+DISCO_API int disco_dataset_labelled(const disco_dataset* dataset);
+/* {"n", "labelled", "n_classes", "classes": [names], "per_class": [counts] (single-label
+ * classification with labels, else [])}. Never NULL. */
+DISCO_API disco_buffer* disco_dataset_info_json(const disco_dataset* dataset);
+
+/* The __metadata__ of a safetensors file as a JSON object of strings (e.g. "tabular_transform").
+ * NULL on error: CORRUPTION. */
+DISCO_API disco_buffer* disco_safetensors_metadata_json(const uint8_t* safetensors, size_t size);
+
 /* ---- Trainer -----------------------------------------------------------------------------------
  */
 
@@ -182,6 +246,16 @@ DISCO_API disco_buffer* disco_trainer_evaluate(disco_trainer* trainer, const dis
  * positive multiple of the input size, batch_size 0, busy trainer). */
 DISCO_API disco_buffer* disco_trainer_predict(disco_trainer* trainer, const float* x,
                                               size_t x_count, uint32_t batch_size);
+
+/* Per-sample classification of `data` (labelled or not) by the current model, in inference mode:
+ * {"classes": [names], "predicted": [class index per sample], "confidence": [its probability],
+ *  "label": [true class index per sample] | null (unlabelled data)}. The argmax is over the
+ * model's output (a single sigmoid unit: class 1 iff p > 0.5); outputs that are not probabilities
+ * go through a softmax first. Text tasks classify the next byte after each sample (the last
+ * position). NULL on error: INVALID_ARGUMENT (a regression model, batch_size 0, empty or
+ * incompatible data, busy trainer). */
+DISCO_API disco_buffer* disco_trainer_classify(disco_trainer* trainer, const disco_dataset* data,
+                                               uint32_t batch_size);
 
 /* ---- Local federated round (core::LocalRound) -------------------------------------------------
  */
@@ -254,7 +328,10 @@ DISCO_API size_t disco_client_action_n_weights(const disco_client* client);
 /* When to call on_timeout (host ms), or NaN when no timer is needed. */
 DISCO_API double disco_client_deadline(const disco_client* client);
 /* {"phase", "round", "n_rounds_completed", "n_connected", "n_required", "client_id", "n_params",
- * "last_round_metrics": {"loss", "accuracy"} | null, "last_error": {"code", "message"} | null}. */
+ * "last_round_metrics": {"loss", "accuracy"} | null, "last_round_participants": n_participants
+ * of the last RoundResult (0 before one), "last_error": {"code", "message",
+ * "protocol_code": the ErrorMessage's code name ("Unauthorized", "Unavailable", ...) | null} |
+ * null}. */
 DISCO_API disco_buffer* disco_client_status_json(const disco_client* client);
 
 #ifdef __cplusplus

@@ -400,6 +400,17 @@ TEST(Capi, ClientSessionUpToTheContribution) {
   std::string status = text(disco_client_status_json(client));
   EXPECT_NE(status.find("\"client_id\":\"c1\""), std::string::npos) << status;
   EXPECT_NE(status.find("\"round\":1"), std::string::npos) << status;
+  EXPECT_NE(status.find("\"last_round_participants\":0"), std::string::npos) << status;
+
+  disco::proto::RoundResult result;
+  result.round = 1;
+  result.n_participants = 3;
+  b = encoded(disco::proto::Message(std::move(result)));
+  disco_client_on_message(client, b.data(), b.size(), 40);
+  EXPECT_EQ(disco_client_next_action(client), DISCO_ACTION_NONE);
+  status = text(disco_client_status_json(client));
+  EXPECT_NE(status.find("\"last_round_participants\":3"), std::string::npos) << status;
+  EXPECT_NE(status.find("\"n_rounds_completed\":1"), std::string::npos) << status;
 
   disco_round_free(round);
   disco_client_free(client);
@@ -407,6 +418,302 @@ TEST(Capi, ClientSessionUpToTheContribution) {
   disco_dataset_free(data);
   disco_model_free(model);
   disco_task_free(task);
+}
+
+// ---- Data as the browser gets it ----------------------------------------------------------------
+
+constexpr const char* kImageTaskJson = R"({
+  "id": "pics", "title": "pics",
+  "data": {"type": "image", "image": {"height": 4, "width": 4, "channels": 1},
+           "labels": ["dark", "light"]},
+  "model": {"input_shape": [4, 4, 1],
+            "layers": [{"type": "flatten"}, {"type": "dense", "units": 2, "activation": "softmax"}],
+            "loss": "sparse_categorical_crossentropy",
+            "optimizer": {"type": "adam", "learning_rate": 0.1}},
+  "training": {"epochs": 1, "batch_size": 2, "seed": 1},
+  "federation": {"scheme": "federated", "min_participants": 1}
+})";
+
+// A w x h 24-bit BMP filled with grey level `v`.
+std::vector<uint8_t> bmp(int w, int h, uint8_t v) {
+  const int row = (w * 3 + 3) / 4 * 4;
+  const int size = 54 + row * h;
+  std::vector<uint8_t> b(static_cast<size_t>(size), 0);
+  auto put32 = [&](int at, uint32_t x) {
+    for (int i = 0; i < 4; ++i) b[static_cast<size_t>(at + i)] = static_cast<uint8_t>(x >> (8 * i));
+  };
+  b[0] = 'B';
+  b[1] = 'M';
+  put32(2, static_cast<uint32_t>(size));
+  put32(10, 54);
+  put32(14, 40);
+  put32(18, static_cast<uint32_t>(w));
+  put32(22, static_cast<uint32_t>(h));
+  b[26] = 1;
+  b[28] = 24;
+  put32(34, static_cast<uint32_t>(row * h));
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w * 3; ++x) b[static_cast<size_t>(54 + y * row + x)] = v;
+  return b;
+}
+
+int add_image(disco_image_builder* b, const char* name, const std::vector<uint8_t>& bytes,
+              const char* label) {
+  return disco_image_builder_add(b, name, bytes.data(), bytes.size(), label);
+}
+
+TEST(CapiData, ImageBuilderNamesTheFileInErrors) {
+  disco_task* task = parse(kImageTaskJson);
+  ASSERT_NE(task, nullptr) << disco_last_error();
+  EXPECT_EQ(disco_image_builder_create(task, 7), nullptr);
+  EXPECT_EQ(disco_last_error_code(), DISCO_INVALID_ARGUMENT);
+  disco_task* tabular = parse(kTaskJson);
+  EXPECT_EQ(disco_image_builder_create(tabular, DISCO_LABELS_REQUIRED), nullptr);
+  EXPECT_NE(std::string(disco_last_error()).find("not an image task"), std::string::npos);
+
+  disco_image_builder* b = disco_image_builder_create(task, DISCO_LABELS_REQUIRED);
+  ASSERT_NE(b, nullptr) << disco_last_error();
+  EXPECT_EQ(disco_image_builder_finish(b), nullptr);
+  EXPECT_NE(std::string(disco_last_error()).find("no images"), std::string::npos);
+  const std::vector<uint8_t> junk = {1, 2, 3, 4};
+  EXPECT_EQ(add_image(b, "light/img_12.png", junk, "light"), DISCO_CORRUPTION);
+  EXPECT_NE(std::string(disco_last_error()).find("light/img_12.png: cannot decode image"),
+            std::string::npos)
+      << disco_last_error();
+  EXPECT_EQ(add_image(b, "x/a.bmp", bmp(4, 4, 10), "grey"), DISCO_INVALID_ARGUMENT);
+  EXPECT_NE(
+      std::string(disco_last_error()).find("x/a.bmp: unknown label 'grey' (labels: dark, light)"),
+      std::string::npos)
+      << disco_last_error();
+  EXPECT_EQ(add_image(b, "a.bmp", bmp(4, 4, 10), nullptr), DISCO_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(disco_last_error()).find("a.bmp: no label"), std::string::npos);
+  EXPECT_EQ(disco_image_builder_size(b), 0u);  // failed adds change nothing
+
+  for (int i = 0; i < 6; ++i) {
+    const bool light = i % 2 == 1;
+    ASSERT_EQ(add_image(b, "img.bmp", bmp(8, 8, light ? 240 : 15), light ? "light" : "dark"),
+              DISCO_OK)
+        << disco_last_error();
+  }
+  EXPECT_EQ(disco_image_builder_size(b), 6u);
+  disco_dataset* data = disco_image_builder_finish(b);
+  ASSERT_NE(data, nullptr) << disco_last_error();
+  EXPECT_EQ(disco_image_builder_size(b), 0u);
+  disco_image_builder_free(b);
+  EXPECT_EQ(disco_dataset_size(data), 6u);
+  EXPECT_EQ(disco_dataset_labelled(data), 1);
+  std::string info = text(disco_dataset_info_json(data));
+  EXPECT_NE(info.find("\"per_class\":[3,3]"), std::string::npos) << info;
+  EXPECT_NE(info.find("\"classes\":[\"dark\",\"light\"]"), std::string::npos) << info;
+
+  // Trains, then classifies each sample with its true label.
+  disco_model* model = disco_model_create(task, 1);
+  disco_trainer* trainer = disco_trainer_create(model, 1, 2);
+  for (int e = 0; e < 20; ++e) {
+    ASSERT_EQ(disco_trainer_begin_epoch(trainer, data, 2), DISCO_OK);
+    while (disco_trainer_step(trainer) == 1) {
+    }
+    disco_buffer_free(disco_trainer_end_epoch(trainer, nullptr));
+  }
+  std::string result = text(disco_trainer_classify(trainer, data, 4));
+  EXPECT_NE(result.find("\"predicted\":[0,1,0,1,0,1]"), std::string::npos) << result;
+  EXPECT_NE(result.find("\"label\":[0,1,0,1,0,1]"), std::string::npos) << result;
+  EXPECT_NE(result.find("\"classes\":[\"dark\",\"light\"]"), std::string::npos) << result;
+  EXPECT_EQ(disco_trainer_classify(trainer, data, 0), nullptr);
+  EXPECT_EQ(disco_last_error_code(), DISCO_INVALID_ARGUMENT);
+
+  // Unlabelled inputs: prediction only.
+  disco_image_builder* p = disco_image_builder_create(task, DISCO_LABELS_NONE);
+  ASSERT_EQ(add_image(p, "a.bmp", bmp(4, 4, 250), "anything"), DISCO_OK);
+  ASSERT_EQ(add_image(p, "b.bmp", bmp(4, 4, 5), nullptr), DISCO_OK);
+  EXPECT_EQ(add_image(p, "c.png", junk, nullptr), DISCO_CORRUPTION);
+  disco_dataset* inputs = disco_image_builder_finish(p);
+  ASSERT_NE(inputs, nullptr) << disco_last_error();
+  disco_image_builder_free(p);
+  EXPECT_EQ(disco_dataset_labelled(inputs), 0);
+  EXPECT_EQ(disco_trainer_begin_epoch(trainer, inputs, 2), DISCO_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(disco_last_error()).find("no labels"), std::string::npos);
+  EXPECT_EQ(disco_trainer_evaluate(trainer, inputs, 2), nullptr);
+  result = text(disco_trainer_classify(trainer, inputs, 4));
+  EXPECT_NE(result.find("\"predicted\":[1,0]"), std::string::npos) << result;
+  EXPECT_NE(result.find("\"label\":null"), std::string::npos) << result;
+
+  // Optional labels: labelled when every image has one; unknown labels are still errors.
+  disco_image_builder* o = disco_image_builder_create(task, DISCO_LABELS_OPTIONAL);
+  EXPECT_EQ(add_image(o, "a.bmp", bmp(4, 4, 250), "nope"), DISCO_INVALID_ARGUMENT);
+  ASSERT_EQ(add_image(o, "a.bmp", bmp(4, 4, 250), "light"), DISCO_OK);
+  disco_dataset* known = disco_image_builder_finish(o);
+  ASSERT_NE(known, nullptr) << disco_last_error();
+  EXPECT_EQ(disco_dataset_labelled(known), 1);
+  ASSERT_EQ(add_image(o, "a.bmp", bmp(4, 4, 250), "light"), DISCO_OK);
+  ASSERT_EQ(add_image(o, "b.bmp", bmp(4, 4, 250), nullptr), DISCO_OK);
+  disco_dataset* partly = disco_image_builder_finish(o);
+  ASSERT_NE(partly, nullptr) << disco_last_error();
+  EXPECT_EQ(disco_dataset_labelled(partly), 0);
+  disco_image_builder_free(o);
+
+  for (disco_dataset* d : {data, inputs, known, partly}) disco_dataset_free(d);
+  disco_trainer_free(trainer);
+  disco_model_free(model);
+  disco_task_free(tabular);
+  disco_task_free(task);
+}
+
+disco_dataset* table(const disco_task* task, const std::string& csv, const std::string& columns,
+                     const std::string& transform, int labels) {
+  std::vector<uint8_t> b = bytes(csv), c = bytes(columns), t = bytes(transform);
+  return disco_dataset_from_table(task, "data.csv", b.data(), b.size(),
+                                  columns.empty() ? nullptr : c.data(), c.size(),
+                                  transform.empty() ? nullptr : t.data(), t.size(), labels);
+}
+
+TEST(CapiData, TableMapsColumnsAndNamesThemInErrors) {
+  disco_task* task = parse(kTaskJson);
+  const std::string mapping = R"({"x1": "first", "x2": "second", "y": "class"})";
+  std::string csv = tiny_csv(12);
+  csv.replace(0, csv.find('\n'), "second,first,class");
+  disco_dataset* train = table(task, csv, mapping, "", DISCO_LABELS_REQUIRED);
+  ASSERT_NE(train, nullptr) << disco_last_error();
+  EXPECT_EQ(disco_dataset_size(train), 12u);
+  const std::string transform = text(disco_dataset_transform_json(train));
+
+  EXPECT_EQ(table(task, csv, R"({"x1": "nope"})", "", DISCO_LABELS_REQUIRED), nullptr);
+  EXPECT_EQ(disco_last_error_code(), DISCO_NOT_FOUND);
+  EXPECT_NE(std::string(disco_last_error()).find("data.csv: no column 'nope'"), std::string::npos)
+      << disco_last_error();
+  EXPECT_EQ(table(task, csv, R"({"x1": 3})", "", DISCO_LABELS_REQUIRED), nullptr);
+  EXPECT_EQ(disco_last_error_code(), DISCO_INVALID_ARGUMENT);
+  EXPECT_EQ(table(task, csv, R"({"x1": "first", "x2": "first"})", "", DISCO_LABELS_REQUIRED),
+            nullptr);
+  EXPECT_NE(std::string(disco_last_error()).find("both map to CSV column 'first'"),
+            std::string::npos)
+      << disco_last_error();
+  EXPECT_EQ(table(task, "second,first,class\n1,2,a\n1,abc,b\n", mapping, "", DISCO_LABELS_REQUIRED),
+            nullptr);
+  EXPECT_EQ(disco_last_error_code(), DISCO_CORRUPTION);
+  EXPECT_NE(std::string(disco_last_error()).find("data.csv:3: column 'first' (task column 'x1')"),
+            std::string::npos)
+      << disco_last_error();
+  EXPECT_EQ(table(task, "x1,x2,y\n1,2,zebra\n", "", transform, DISCO_LABELS_REQUIRED), nullptr);
+  EXPECT_NE(std::string(disco_last_error()).find("data.csv:2"), std::string::npos)
+      << disco_last_error();
+
+  // Prediction inputs: no label column; the training transform is required.
+  const std::string inputs_csv = "x1,x2\n1,1\n-1,-2\n0.5,0\n";
+  EXPECT_EQ(table(task, inputs_csv, "", "", DISCO_LABELS_NONE), nullptr);
+  EXPECT_NE(std::string(disco_last_error()).find("needs the training data's transform"),
+            std::string::npos);
+  EXPECT_EQ(table(task, inputs_csv, "", transform, DISCO_LABELS_REQUIRED), nullptr);
+  const std::string renamed_inputs = "first,second\n1,1\n";
+  EXPECT_EQ(table(task, renamed_inputs, mapping, transform, DISCO_LABELS_REQUIRED), nullptr);
+  EXPECT_NE(std::string(disco_last_error()).find("no column 'class'"), std::string::npos)
+      << disco_last_error();
+  disco_dataset* mapped_inputs = table(task, renamed_inputs, mapping, transform, DISCO_LABELS_NONE);
+  ASSERT_NE(mapped_inputs, nullptr) << disco_last_error();
+  EXPECT_EQ(disco_dataset_size(mapped_inputs), 1u);
+  disco_dataset_free(mapped_inputs);
+  disco_dataset* inputs = table(task, inputs_csv, "", transform, DISCO_LABELS_OPTIONAL);
+  ASSERT_NE(inputs, nullptr) << disco_last_error();
+  EXPECT_EQ(disco_dataset_labelled(inputs), 0);
+  EXPECT_EQ(disco_dataset_size(inputs), 3u);
+  disco_dataset* known = table(task, "x1,x2,y\n1,1,b\n", "", transform, DISCO_LABELS_OPTIONAL);
+  ASSERT_NE(known, nullptr) << disco_last_error();
+  EXPECT_EQ(disco_dataset_labelled(known), 1);
+
+  disco_model* model = disco_model_create(task, 1);
+  disco_trainer* trainer = disco_trainer_create(model, 1, 2);
+  std::string result = text(disco_trainer_classify(trainer, inputs, 8));
+  EXPECT_NE(result.find("\"classes\":[\"a\",\"b\"]"), std::string::npos) << result;
+  EXPECT_NE(result.find("\"label\":null"), std::string::npos) << result;
+  result = text(disco_trainer_classify(trainer, known, 8));
+  EXPECT_NE(result.find("\"label\":[1]"), std::string::npos) << result;
+
+  disco_trainer_free(trainer);
+  disco_model_free(model);
+  for (disco_dataset* d : {train, inputs, known}) disco_dataset_free(d);
+  disco_task_free(task);
+}
+
+TEST(CapiData, TextDatasets) {
+  const std::string json = R"({
+    "id": "chars", "title": "chars",
+    "data": {"type": "text", "text": {"sequence_length": 4}},
+    "model": {"input_shape": [4],
+              "layers": [{"type": "dense", "units": 257, "activation": "softmax"}],
+              "loss": "sparse_categorical_crossentropy",
+              "optimizer": {"type": "adam", "learning_rate": 0.01}},
+    "training": {"epochs": 1, "batch_size": 2, "seed": 1}
+  })";
+  disco_task* task = parse(json);
+  ASSERT_NE(task, nullptr) << disco_last_error();
+  const std::vector<uint8_t> empty = bytes("\n\n");
+  EXPECT_EQ(
+      disco_dataset_from_text(task, "notes.txt", empty.data(), empty.size(), DISCO_LABELS_REQUIRED),
+      nullptr);
+  EXPECT_NE(std::string(disco_last_error()).find("notes.txt: no text"), std::string::npos)
+      << disco_last_error();
+  EXPECT_EQ(
+      disco_dataset_from_text(task, "notes.txt", empty.data(), empty.size(), DISCO_LABELS_NONE),
+      nullptr);
+  disco_task* tabular = parse(kTaskJson);
+  EXPECT_EQ(disco_dataset_from_text(tabular, "n.txt", empty.data(), empty.size(), 1), nullptr);
+
+  const std::vector<uint8_t> notes = bytes("hello world\nab\n\nxyz\n");
+  disco_dataset* train =
+      disco_dataset_from_text(task, "notes.txt", notes.data(), notes.size(), DISCO_LABELS_REQUIRED);
+  ASSERT_NE(train, nullptr) << disco_last_error();
+  EXPECT_EQ(disco_dataset_size(train), 3u);
+  disco_dataset* inputs =
+      disco_dataset_from_text(task, "notes.txt", notes.data(), notes.size(), DISCO_LABELS_NONE);
+  ASSERT_NE(inputs, nullptr) << disco_last_error();
+  EXPECT_EQ(disco_dataset_labelled(inputs), 0);
+  EXPECT_EQ(disco_dataset_size(inputs), 3u);
+  disco_model* model = disco_model_create(task, 1);
+  disco_trainer* trainer = disco_trainer_create(model, 1, 2);
+  std::string result = text(disco_trainer_classify(trainer, inputs, 8));
+  EXPECT_NE(result.find("\"<pad>\""), std::string::npos);
+  EXPECT_NE(result.find("\"\\\\n\""), std::string::npos) << result.substr(0, 200);
+
+  disco_trainer_free(trainer);
+  disco_model_free(model);
+  disco_dataset_free(train);
+  disco_dataset_free(inputs);
+  disco_task_free(tabular);
+  disco_task_free(task);
+}
+
+TEST(CapiData, SafetensorsMetadata) {
+  disco_task* task = parse(kTaskJson);
+  disco_model* model = disco_model_create(task, 1);
+  std::vector<uint8_t> meta = bytes(R"({"tabular_transform": "{}", "task": "tiny"})");
+  disco_buffer* file = disco_model_save(model, meta.data(), meta.size());
+  std::string json =
+      text(disco_safetensors_metadata_json(disco_buffer_data(file), disco_buffer_size(file)));
+  EXPECT_NE(json.find("\"task\":\"tiny\""), std::string::npos) << json;
+  EXPECT_NE(json.find("\"tabular_transform\":\"{}\""), std::string::npos) << json;
+  const uint8_t junk[3] = {1, 2, 3};
+  EXPECT_EQ(disco_safetensors_metadata_json(junk, sizeof junk), nullptr);
+  EXPECT_EQ(disco_last_error_code(), DISCO_CORRUPTION);
+  disco_buffer_free(file);
+  disco_model_free(model);
+  disco_task_free(task);
+}
+
+TEST(CapiData, ClientStatusNamesTheServersRefusal) {
+  disco_client* client = disco_client_create("tiny", "0123456789abcdef", nullptr, "bad", 0);
+  ASSERT_NE(client, nullptr) << disco_last_error();
+  disco_client_on_connected(client, 0);
+  while (disco_client_next_action(client) != DISCO_ACTION_NONE) {
+  }
+  std::vector<uint8_t> b = encoded(disco::proto::Message(
+      disco::proto::ErrorMessage{disco::proto::ErrorCode::Unauthorized, "bad join token"}));
+  disco_client_on_message(client, b.data(), b.size(), 5);
+  while (disco_client_next_action(client) != DISCO_ACTION_NONE) {
+  }
+  std::string status = text(disco_client_status_json(client));
+  EXPECT_NE(status.find("\"protocol_code\":\"Unauthorized\""), std::string::npos) << status;
+  EXPECT_NE(status.find("bad join token"), std::string::npos) << status;
+  disco_client_free(client);
 }
 
 }  // namespace

@@ -95,7 +95,40 @@ export interface ClientStatus {
   client_id: string;
   n_params: number;
   last_round_metrics: { loss: number | null; accuracy: number | null } | null;
-  last_error: { code: string; message: string } | null;
+  /** n_participants of the last RoundResult (0 before one). */
+  last_round_participants: number;
+  /** `protocol_code`: the ErrorMessage's code name ("Unauthorized", "Unavailable", ...) or null. */
+  last_error: { code: string; message: string; protocol_code: string | null } | null;
+}
+
+/** Whether samples carry labels (DISCO_LABELS_* in capi.h). */
+export const Labels = {
+  /** Inputs only (prediction); labels given are ignored. */
+  None: 0,
+  /** Every sample needs a label (training, testing). */
+  Required: 1,
+  /** Labelled iff every sample has a label (prediction whose answers are known). */
+  Optional: 2,
+} as const;
+export type LabelMode = (typeof Labels)[keyof typeof Labels];
+
+export interface DatasetInfo {
+  n: number;
+  labelled: boolean;
+  n_classes: number;
+  /** Names of the model's output classes. */
+  classes: string[];
+  /** Samples per class (labelled single-label classification), else []. */
+  per_class: number[];
+}
+
+/** Per-sample classification (disco_trainer_classify): indices into `classes`. */
+export interface Classification {
+  classes: string[];
+  predicted: number[];
+  confidence: number[];
+  /** True class per sample, or null for unlabelled data. */
+  label: number[] | null;
 }
 
 /** What the federated client asks the host to do next (drain after every input). */
@@ -130,6 +163,10 @@ export class Disco {
   }
   loadModel(safetensors: Uint8Array): Model {
     return new Model(this, this.orThrow(this.withBytes(safetensors, (p, n) => this.call('model_load', p, n))));
+  }
+  /** The __metadata__ of a safetensors file (string values, e.g. "tabular_transform"). */
+  safetensorsMetadata(safetensors: Uint8Array): Record<string, string> {
+    return this.takeJson<Record<string, string>>(this.withBytes(safetensors, (p, n) => this.call('safetensors_metadata_json', p, n)));
   }
 
   // ---- Internals shared by the wrapper classes (not part of the public surface). ----
@@ -275,6 +312,32 @@ export class Dataset extends Handle {
     );
     return new Dataset(disco, disco.orThrow(h));
   }
+  /** A tabular CSV file `name`; `columns` maps task column names to the CSV's (identity when
+   *  null); `transformJson` null fits the transform on this file (which then needs labels). */
+  static fromTable(
+    disco: Disco,
+    task: Task,
+    name: string,
+    csv: Uint8Array,
+    columns: Record<string, string> | null,
+    transformJson: string | null,
+    labels: LabelMode,
+  ): Dataset {
+    const enc = new TextEncoder();
+    const c = columns === null ? null : enc.encode(JSON.stringify(columns));
+    const t = transformJson === null ? null : enc.encode(transformJson);
+    const h = disco.withString(name, (pn) =>
+      disco.withBytes(csv, (pc, nc) =>
+        disco.withBytes(c, (pm, nm) => disco.withBytes(t, (pt, nt) => disco.call('dataset_from_table', task.handle, pn, pc, nc, pm, nm, pt, nt, labels))),
+      ),
+    );
+    return new Dataset(disco, disco.orThrow(h));
+  }
+  /** A UTF-8 text file `name` for a text task: training samples (Required) or prediction inputs. */
+  static fromText(disco: Disco, task: Task, name: string, text: Uint8Array, labels: LabelMode): Dataset {
+    const h = disco.withString(name, (pn) => disco.withBytes(text, (p, n) => disco.call('dataset_from_text', task.handle, pn, p, n, labels)));
+    return new Dataset(disco, disco.orThrow(h));
+  }
   /** x: nSamples rows of the model's input shape; y: class indices (nClasses > 0) or targets. */
   static fromFloats(disco: Disco, model: Model, nSamples: number, x: Float32Array, y: Float32Array, nClasses: number): Dataset {
     const h = disco.withFloats(x, (px, nx) =>
@@ -284,6 +347,13 @@ export class Dataset extends Handle {
   }
   get size(): number {
     return this.disco.call('dataset_size', this.handle);
+  }
+  /** False for prediction inputs (no labels). */
+  get labelled(): boolean {
+    return this.disco.call('dataset_labelled', this.handle) === 1;
+  }
+  info(): DatasetInfo {
+    return this.disco.takeJson<DatasetInfo>(this.disco.call('dataset_info_json', this.handle));
   }
   /** The fitted tabular transform (CSV datasets), to build validation / test data with. */
   transformJson(): string {
@@ -335,10 +405,36 @@ export class Trainer extends Handle {
   evaluate(data: Dataset, batchSize: number): Evaluation {
     return this.disco.takeJson<Evaluation>(this.disco.call('trainer_evaluate', this.handle, data.handle, batchSize));
   }
+  /** Per-sample predicted class, its probability and the true class when known. */
+  classify(data: Dataset, batchSize: number): Classification {
+    return this.disco.takeJson<Classification>(this.disco.call('trainer_classify', this.handle, data.handle, batchSize));
+  }
   /** Model outputs for x (whole samples of the input shape), row after row. */
   predict(x: Float32Array, batchSize: number): Float32Array {
     const bytes = this.disco.takeBuffer(this.disco.withFloats(x, (p, n) => this.disco.call('trainer_predict', this.handle, p, n, batchSize)));
     return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+  }
+}
+
+/** Builds an image data set one file at a time (decoding in C++); `task` must outlive it. */
+export class ImageBuilder extends Handle {
+  constructor(disco: Disco, task: Task, labels: LabelMode) {
+    super(disco, disco.orThrow(disco.call('image_builder_create', task.handle, labels)), 'image_builder_free');
+  }
+  /** Decodes one PNG / JPEG / BMP file; errors name `name`. */
+  add(name: string, bytes: Uint8Array, label: string | null): void {
+    this.disco.check(
+      this.disco.withString(name, (pn) =>
+        this.disco.withString(label, (pl) => this.disco.withBytes(bytes, (p, n) => this.disco.call('image_builder_add', this.handle, pn, p, n, pl))),
+      ),
+    );
+  }
+  get size(): number {
+    return this.disco.call('image_builder_size', this.handle);
+  }
+  /** Moves the images into a new Dataset (the builder is empty afterwards). */
+  finish(): Dataset {
+    return new Dataset(this.disco, this.disco.orThrow(this.disco.call('image_builder_finish', this.handle)));
   }
 }
 

@@ -1,0 +1,270 @@
+// SPDX-License-Identifier: Apache-2.0
+// End-to-end test of the web app in Debian's Chromium (driven by npm playwright-core) against a
+// real `disco serve` on loopback, serving the built app (web/dist) and the WebAssembly module:
+//   1. the task list and a task page render;
+//   2. the task-creation form rejects a bad task (field-level error) and accepts a good one;
+//   3. two browser participants and one native `disco train --server` client train a
+//      Fashion-MNIST task federated from PNG files + a labels CSV, to a stated accuracy, and the
+//      browser's test page reports it;
+//   4. at a phone-sized viewport: connect data, train locally, no horizontal scrolling.
+// Screenshots go to $DISCO_E2E_ARTIFACTS (default build/e2e-artifacts). Prints "e2e: N passed"
+// and exits 0, or names the failing step and exits 1.
+//
+//   node web/e2e/app.mjs            (after tools/build_web.sh and the native release build)
+// Environment: DISCO_BIN (default build/native-release/src/cli/disco), DISCO_WEB_DIST (web/dist),
+// DISCO_E2E_ARTIFACTS, DISCO_E2E_HEADED=1 to watch.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const disco = process.env.DISCO_BIN ?? join(root, 'build/native-release/src/cli/disco');
+const dist = process.env.DISCO_WEB_DIST ?? join(root, 'web/dist');
+const artifacts = process.env.DISCO_E2E_ARTIFACTS ?? join(root, 'build/e2e-artifacts');
+const CHROMIUM_ARGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync',
+];
+
+// The federated scenario. Each participant holds its own 1,000 images; the federated model must
+// reach this accuracy on 500 held-out test images.
+const PER_CLIENT = 1000;
+const N_TEST = 500;
+const MIN_ACCURACY = 0.7;
+const TRAIN_TIMEOUT_MS = 6 * 60_000;
+
+const work = mkdtempSync(join(tmpdir(), 'disco-e2e-'));
+mkdirSync(artifacts, { recursive: true });
+let server = null;
+let native = null;
+let browser = null;
+let passed = 0;
+
+function log(msg) {
+  console.log(`e2e: ${msg}`);
+}
+
+async function step(name, fn) {
+  const t0 = Date.now();
+  try {
+    await fn();
+  } catch (e) {
+    throw new Error(`${name}: ${e instanceof Error ? e.message : e}`);
+  }
+  passed += 1;
+  log(`ok ${name} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+}
+
+function check(cond, msg) {
+  if (!cond) throw new Error(msg);
+}
+
+function sampleImages(out, args) {
+  const r = spawnSync('python3', [join(root, 'tools/make_sample_images.py'), out, ...args], { encoding: 'utf8' });
+  check(r.status === 0, `make_sample_images.py failed: ${r.stderr}`);
+  return readdirSync(out).filter((f) => f.endsWith('.png')).map((f) => join(out, f));
+}
+
+async function startServer() {
+  const stateDir = join(work, 'state');
+  server = spawn(disco, ['serve', '--port', '0', '--data-dir', stateDir, '--tasks-dir', join(root, 'tasks'), '--web-dir', dist], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  server.stderr.on('data', (d) => {
+    stderr += d;
+  });
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr);
+    if (m) {
+      server.log = () => stderr;
+      return m[1];
+    }
+    if (server.exitCode !== null) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`disco serve did not start: ${stderr}`);
+}
+
+async function api(url, path, init) {
+  const res = await fetch(url + path, init);
+  const body = await res.text();
+  return { status: res.status, body: body ? JSON.parse(body) : null };
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
+}
+
+// Connects PNG files + labels CSV for `role`'s section of the task page.
+async function connectImages(scope, files, csv) {
+  await scope.getByLabel('Image files').setInputFiles(files);
+  await scope.getByLabel('Labels CSV').setInputFiles(csv);
+  await scope.getByRole('button', { name: 'Connect data' }).click();
+}
+
+async function waitForStatus(page, pattern, timeout) {
+  const status = page.getByRole('status').filter({ hasText: pattern });
+  await status.first().waitFor({ timeout });
+}
+
+async function main() {
+  const url = await startServer();
+  log(`server ${url}`);
+  const shards = join(work, 'train');
+  sampleImages(shards, ['--count', String(PER_CLIENT), '--shards', '3', '--seed', '11']);
+  const shard = (k) => readdirSync(join(shards, `shard-${k}`)).filter((f) => f.endsWith('.png')).map((f) => join(shards, `shard-${k}`, f));
+  const testFiles = sampleImages(join(work, 'test'), ['--test', '--count', String(N_TEST), '--seed', '5']);
+  const testCsv = join(work, 'test', 'labels.csv');
+
+  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS, headless: !process.env.DISCO_E2E_HEADED });
+
+  await step('task list and task page render', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.goto(url + '/');
+    await page.getByRole('heading', { name: 'Tasks' }).waitFor();
+    await page.getByRole('link', { name: 'Fashion-MNIST clothing classification' }).click();
+    await page.waitForURL(/\/tasks\/fashion-mnist$/);
+    await page.getByText('Sandal').first().waitFor();
+    const isolated = await page.evaluate(() => self.crossOriginIsolated);
+    check(isolated, 'the page is not cross-origin isolated (COOP/COEP headers missing)');
+    await shot(page, '1-task-page');
+    await page.close();
+  });
+
+  await step('task form rejects a bad task and accepts a good one', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.goto(url + '/create');
+    await page.getByRole('heading', { name: 'Create a task' }).waitFor();
+    await page.getByLabel('Task id').fill('e2e-form-task');
+    await page.getByLabel('Title').fill('Form-made task');
+    await page.getByLabel('Data type').selectOption('image');
+    await page.getByLabel('Labels').fill('cat, dog');
+    await page.getByLabel('Model preset').selectOption({ index: 1 });
+    await page.getByLabel('Epochs').fill('2');
+    await page.getByLabel('Batch size').fill('16');
+    await page.getByLabel('Minimum participants').fill('0');
+    await page.getByRole('button', { name: 'Create task' }).click();
+    // Refused, by the browser's checks or the server's: the field is marked and explained.
+    const field = page.getByLabel('Minimum participants');
+    await page.waitForFunction(
+      (el) => el.getAttribute('aria-invalid') === 'true', await field.elementHandle(), { timeout: 10_000 });
+    const described = await field.getAttribute('aria-describedby');
+    check(described, 'the invalid field has no aria-describedby message');
+    const message = await page.locator(`#${described.split(' ')[0]}`).innerText();
+    check(message.trim().length > 0, 'empty field error message');
+    const listed = await api(url, '/api/tasks');
+    check(!listed.body.some((t) => t.id === 'e2e-form-task'), 'the bad task was created');
+    await shot(page, '2-form-rejected');
+    await field.fill('2');
+    await page.getByRole('button', { name: 'Create task' }).click();
+    await page.waitForURL(/\/tasks\/e2e-form-task$/, { timeout: 10_000 });
+    const created = await api(url, '/api/tasks/e2e-form-task');
+    check(created.status === 200 && created.body.federation.min_participants === 2, `task not created: ${JSON.stringify(created)}`);
+    await shot(page, '2-form-accepted');
+    await page.close();
+  });
+
+  await step('two browsers and a native client train Fashion-MNIST federated', async () => {
+    const task = JSON.parse(JSON.stringify((await api(url, '/api/tasks/fashion-mnist')).body));
+    task.id = 'fashion-e2e';
+    task.title = 'Fashion-MNIST (end-to-end test)';
+    task.training = { epochs: 6, round_duration: 2, batch_size: 32, validation_split: 0.1, seed: 3 };
+    task.federation = { scheme: 'federated', min_participants: 3 };
+    const created = await api(url, '/api/tasks', { method: 'POST', body: JSON.stringify(task) });
+    check(created.status === 201, `creating the task: ${JSON.stringify(created)}`);
+
+    const pages = [];
+    for (const k of [0, 1]) {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+      page.on('pageerror', (e) => log(`browser ${k} page error: ${e.message}`));
+      await page.goto(`${url}/tasks/fashion-e2e`);
+      await connectImages(page.getByRole('region', { name: 'Connect data' }), shard(k), join(shards, `shard-${k}`, 'labels.csv'));
+      await page.getByText(`${PER_CLIENT} images`).first().waitFor({ timeout: 60_000 });
+      await page.getByRole('radio', { name: 'Federated' }).check();
+      await page.getByRole('button', { name: 'Start training' }).click();
+      pages.push(page);
+    }
+    // Two of three joined: they wait for the third participant.
+    await waitForStatus(pages[0], /waiting for participants/i, 30_000);
+    await shot(pages[0], '3-waiting');
+
+    native = spawn(disco, ['train', '--server', url, '--task', 'fashion-e2e', '--data', join(shards, 'shard-2', 'labels.csv'),
+      '--client-id', 'native-e2e', '-o', join(work, 'native.safetensors'), '--no-progress'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let nativeOut = '';
+    native.stdout.on('data', (d) => { nativeOut += d; });
+    native.stderr.on('data', (d) => { nativeOut += d; });
+    const nativeDone = new Promise((res) => native.on('exit', (code) => res(code)));
+
+    await waitForStatus(pages[1], /Round 2/i, TRAIN_TIMEOUT_MS).catch(() => {});
+    await shot(pages[1], '3-training');
+    for (const page of pages) await waitForStatus(page, /Training finished/, TRAIN_TIMEOUT_MS);
+    const code = await Promise.race([nativeDone, new Promise((r) => setTimeout(() => r('timeout'), 60_000))]);
+    check(code === 0, `native client ended with ${code}:\n${nativeOut}`);
+    native = null;
+    await shot(pages[0], '3-finished');
+
+    // The browser's test page on held-out images reports the federated model's accuracy.
+    const page = pages[0];
+    const testSection = page.getByRole('region', { name: 'Test' });
+    await connectImages(testSection, testFiles, testCsv);
+    await testSection.getByRole('button', { name: 'Test model' }).click();
+    const accText = await testSection.getByText(/Accuracy \d+(\.\d+)?%/).first().innerText({ timeout: 60_000 });
+    const accuracy = Number(/Accuracy (\d+(?:\.\d+)?)%/.exec(accText)[1]) / 100;
+    await page.getByRole('table', { name: /Confusion matrix/ }).waitFor();
+    await shot(page, '3-tested');
+    log(`federated accuracy on ${N_TEST} test images: ${accuracy.toFixed(4)} (required >= ${MIN_ACCURACY})`);
+    check(accuracy >= MIN_ACCURACY, `accuracy ${accuracy} below ${MIN_ACCURACY}`);
+
+    // The native client ends with the same global model as the server serves.
+    const status = await api(url, '/api/tasks/fashion-e2e/status');
+    check(status.body.rounds_completed === 3, `rounds completed: ${JSON.stringify(status.body)}`);
+    for (const p of pages) await p.close();
+  });
+
+  await step('phone viewport: connect data and train locally', async () => {
+    const context = await browser.newContext({ viewport: { width: 375, height: 740 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
+    const page = await context.newPage();
+    await page.goto(`${url}/tasks/fashion-mnist`);
+    const files = shard(0).slice(0, 300);
+    const csv = join(work, 'phone.csv');
+    writeFileSync(csv, 'filename,label\n' + files.map((f) => `${f.split('/').pop()},Bag`).join('\n') + '\n');
+    await connectImages(page.getByRole('region', { name: 'Connect data' }), files, csv);
+    await page.getByText('300 images').first().waitFor({ timeout: 60_000 });
+    await shot(page, '4-phone-connected');
+    await page.getByRole('radio', { name: 'Local' }).check();
+    await page.getByRole('button', { name: 'Start training' }).click();
+    await waitForStatus(page, /training/i, 30_000);
+    await page.getByRole('button', { name: 'Stop' }).click();
+    await waitForStatus(page, /Training (stopped|finished)/, 60_000);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    await shot(page, '4-phone-trained');
+    check(overflow <= 0, `the page scrolls horizontally by ${overflow}px at 375px`);
+    await context.close();
+  });
+}
+
+let failed = null;
+try {
+  await main();
+} catch (e) {
+  failed = e;
+} finally {
+  if (native) native.kill('SIGKILL');
+  if (browser) await browser.close().catch(() => {});
+  if (server) {
+    server.kill('SIGTERM');
+    if (failed && server.log) console.error(`--- server log\n${server.log().slice(-4000)}`);
+  }
+  rmSync(work, { recursive: true, force: true });
+}
+if (failed) {
+  console.error(`e2e: FAILED ${failed.message}`);
+  console.error(`e2e: screenshots in ${artifacts}`);
+  process.exit(1);
+}
+console.log(`e2e: ${passed} passed, 0 failed (screenshots in ${artifacts})`);
