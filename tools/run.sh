@@ -9,10 +9,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh
 tools/build.sh native-release
-# Only the browser module is needed to serve the app (tools/test.sh builds the whole preset).
+# Only the browser modules are needed to serve the app (tools/test.sh builds the whole preset):
+# the threaded one and the one-thread one for pages that are not cross-origin isolated.
 export NODE_PATH=/usr/share/nodejs
 cmake --preset wasm-release >/dev/null
 cmake --build --preset wasm-release --target disco_wasm
+tools/build.sh wasm-single
 tools/build_web.sh
 mkdir -p out
 exec build/native-release/src/cli/disco serve --data-dir out/server --web-dir web/dist "$@"

@@ -22,7 +22,8 @@ echo "== wasm build and tests"
 tools/build.sh wasm-release -DDISCO_WERROR=ON
 ctest --preset wasm-release | tee -a "$log"
 
-echo "== web app: type check + build, unit tests (Vitest), end-to-end (Chromium)"
+echo "== web app: one-thread module, type check + build, unit tests (Vitest), end-to-end (Chromium)"
+tools/build.sh wasm-single -DDISCO_WERROR=ON
 tools/build_web.sh
 (cd web && npx vitest run --reporter=dot) | tee -a "$log"
 node web/e2e/app.mjs | tee -a "$log"

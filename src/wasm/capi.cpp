@@ -620,6 +620,17 @@ size_t disco_round_delta_size(const disco_round* round) {
 uint32_t disco_round_n_samples(const disco_round* round) {
   return round->result ? static_cast<uint32_t>(round->result->n_samples) : 0;
 }
+uint32_t disco_round_epochs_done(const disco_round* round) {
+  return to_u32(static_cast<int64_t>(round->round->epoch_logs().size()));
+}
+double disco_round_epoch_loss(const disco_round* round, uint32_t epoch) {
+  const auto& logs = round->round->epoch_logs();
+  return epoch >= 1 && epoch <= logs.size() ? logs[epoch - 1].loss : std::nan("");
+}
+double disco_round_epoch_accuracy(const disco_round* round, uint32_t epoch) {
+  const auto& logs = round->round->epoch_logs();
+  return epoch >= 1 && epoch <= logs.size() ? logs[epoch - 1].accuracy : std::nan("");
+}
 
 void disco_round_free(disco_round* round) {
   if (!round) return;

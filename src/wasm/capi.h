@@ -284,6 +284,11 @@ DISCO_API double disco_round_accuracy(const disco_round* round);
 DISCO_API const float* disco_round_delta(const disco_round* round);
 DISCO_API size_t disco_round_delta_size(const disco_round* round);
 DISCO_API uint32_t disco_round_n_samples(const disco_round* round);
+/* Epochs of this round finished so far, and the training loss / accuracy of finished epoch
+ * `epoch` (1-based) alone; NaN for an epoch not finished. */
+DISCO_API uint32_t disco_round_epochs_done(const disco_round* round);
+DISCO_API double disco_round_epoch_loss(const disco_round* round, uint32_t epoch);
+DISCO_API double disco_round_epoch_accuracy(const disco_round* round, uint32_t epoch);
 /* Frees the round; an unfinished round leaves the model partly trained. */
 DISCO_API void disco_round_free(disco_round* round);
 

@@ -290,9 +290,22 @@ TEST(Capi, LocalRoundReturnsTheDelta) {
   EXPECT_EQ(disco_round_n_batches(round), 10u);
   EXPECT_EQ(disco_round_delta(round), nullptr);
   uint32_t steps = 0;
-  while (disco_round_step(round) == 1) ++steps;
+  EXPECT_EQ(disco_round_epochs_done(round), 0u);
+  EXPECT_TRUE(std::isnan(disco_round_epoch_loss(round, 1)));
+  while (disco_round_step(round) == 1) {
+    ++steps;
+    EXPECT_EQ(disco_round_epochs_done(round), steps / 5);  // 5 batches per epoch
+  }
   EXPECT_EQ(steps, 10u);
   EXPECT_EQ(disco_round_step(round), 0);
+  ASSERT_EQ(disco_round_epochs_done(round), 2u);
+  EXPECT_GT(disco_round_epoch_loss(round, 2), 0.0);
+  EXPECT_GE(disco_round_epoch_accuracy(round, 1), 0.0);
+  // The round's loss is the mean of its two equal-sized epochs'.
+  EXPECT_NEAR(disco_round_loss(round),
+              (disco_round_epoch_loss(round, 1) + disco_round_epoch_loss(round, 2)) / 2, 1e-9);
+  EXPECT_TRUE(std::isnan(disco_round_epoch_loss(round, 3)));
+  EXPECT_TRUE(std::isnan(disco_round_epoch_loss(round, 0)));
   ASSERT_EQ(disco_round_delta_size(round), global.size());
   EXPECT_EQ(disco_round_n_samples(round), 20u);
   EXPECT_GT(disco_round_loss(round), 0.0);

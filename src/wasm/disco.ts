@@ -476,6 +476,17 @@ export class LocalRound extends Handle {
   get nSamples(): number {
     return this.disco.call('round_n_samples', this.handle);
   }
+  /** Epochs of this round finished so far. */
+  get epochsDone(): number {
+    return this.disco.call('round_epochs_done', this.handle);
+  }
+  /** Training loss and accuracy of finished epoch `epoch` (1-based) alone. */
+  epochLog(epoch: number): { loss: number; accuracy: number } {
+    return {
+      loss: this.disco.call('round_epoch_loss', this.handle, epoch),
+      accuracy: this.disco.call('round_epoch_accuracy', this.handle, epoch),
+    };
+  }
   /** local - global; throws before the round is finished. */
   delta(): Float32Array {
     const p = this.disco.call('round_delta', this.handle);

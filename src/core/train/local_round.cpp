@@ -63,7 +63,7 @@ std::optional<BatchStats> LocalRound::step() {
     }
     // Closing the epoch right after its last batch makes done() true as soon as it is.
     if (!s || batches_done_ == epoch_ * batches_per_epoch_) {
-      trainer_->end_epoch(nullptr, batch_size_);
+      epoch_logs_.push_back(trainer_->end_epoch(nullptr, batch_size_));
       in_epoch_ = false;
       ++epoch_;
     }

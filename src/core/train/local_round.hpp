@@ -91,6 +91,8 @@ class LocalRound {
   int64_t batches_done() const { return batches_done_; }
   // Running statistics of the batches trained so far.
   const BatchStats& stats() const { return stats_; }
+  // One log per finished epoch (training loss and accuracy of that epoch alone; no validation).
+  const std::vector<EpochLog>& epoch_logs() const { return epoch_logs_; }
 
   // The result. Precondition (abort): done(). Clears the trainer's proximal term.
   LocalRoundResult finish();
@@ -108,6 +110,7 @@ class LocalRound {
   int64_t epoch_ = 1;  // n_epochs_ + 1 once done
   int64_t batches_done_ = 0;
   BatchStats stats_;
+  std::vector<EpochLog> epoch_logs_;
   bool in_epoch_ = false;
   bool finished_ = false;
 };

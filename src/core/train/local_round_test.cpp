@@ -149,8 +149,19 @@ TEST_F(LocalRoundTest, StepwiseFormMatchesOneCall) {
     ++steps;
     EXPECT_EQ(round->batches_done(), steps);
     EXPECT_GT(s->n, 0);
+    // Each epoch's log appears right after its last batch.
+    EXPECT_EQ(round->epoch_logs().size(), static_cast<std::size_t>(steps / 4));
   }
   EXPECT_EQ(steps, 12);
+  ASSERT_EQ(round->epoch_logs().size(), 3u);
+  double weighted = 0;
+  for (std::size_t e = 0; e < 3; ++e) {
+    EXPECT_EQ(round->epoch_logs()[e].epoch, static_cast<int>(e + 1));
+    EXPECT_GT(round->epoch_logs()[e].loss, 0.0);
+    weighted += round->epoch_logs()[e].loss / 3;
+  }
+  // The round's loss is the sample-weighted mean of its epochs' (equal-sized epochs here).
+  EXPECT_NEAR(round->stats().loss(), weighted, 1e-9);
   EXPECT_TRUE(round->done());
   EXPECT_EQ(round->stats().n, 150);
   LocalRoundResult parts = round->finish();

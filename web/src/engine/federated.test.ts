@@ -120,6 +120,14 @@ describe('federated training', () => {
     const rounds = rec.events('round');
     expect(rounds.map((r) => r.round)).toEqual([1, 2, 3]);
     expect(rounds.every((r) => r.participants === 1 && r.valLoss !== null && r.valAccuracy !== null)).toBe(true);
+    // Every local epoch of every round is reported with its own training metrics.
+    const epochs = rec.events('epoch');
+    const perRound = epochs.length / 3;
+    expect(perRound).toBeGreaterThanOrEqual(1);
+    expect(epochs.map((e) => [e.round, e.epoch])).toEqual(
+      [1, 2, 3].flatMap((r) => Array.from({ length: perRound }, (_, i) => [r, i + 1])),
+    );
+    expect(epochs.every((e) => Number.isFinite(e.loss) && e.loss > 0 && e.valLoss === null)).toBe(true);
     const phases = rec.events('status').map((s) => s.phase);
     expect(phases[0]).toBe('connecting');
     expect(phases).toContain('waiting');

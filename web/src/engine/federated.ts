@@ -378,9 +378,17 @@ export class FederatedDriver {
         seed: (t.seed + job.round) >>> 0,
       });
       const round = local;
+      let epochsReported = 0;
       done = await runSliced(
         () => {
           const more = round.step();
+          // Each finished local epoch: its own training metrics (the new global model's
+          // validation metrics come with the round event).
+          for (let e = epochsReported + 1; e <= round.epochsDone; e++) {
+            const log = round.epochLog(e);
+            o.emit({ type: 'epoch', round: job.round, epoch: e, loss: log.loss, accuracy: log.accuracy, valLoss: null, valAccuracy: null });
+          }
+          epochsReported = round.epochsDone;
           if (more && this.progress.ready()) {
             o.emit({
               type: 'progress',
