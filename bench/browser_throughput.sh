@@ -6,7 +6,7 @@
 #
 #   bench/browser_throughput.sh [--smoke] [--samples N] [--reps N] [--warmup-epochs N]
 #                               [--threads-all N] [--tfjs-seconds S] [--tfjs-backends webgl,cpu]
-#                               [--port P] [--verbose]
+#                               [--paths wasm,native,pytorch,tfjs] [--port P] [--verbose]
 #
 # Default: 8192 samples per epoch, 1 warm-up + 5 timed epochs per path, TF.js time-bounded to
 # 10 s per backend. --smoke: 256 samples, 1 timed epoch, 1 s of TF.js (under a minute; CI).
@@ -43,6 +43,7 @@ warmup=1
 threads_all=0
 tfjs_seconds=10
 tfjs_backends=webgl,cpu
+paths=wasm,native,pytorch,tfjs
 port=""
 verbose=()
 is_uint() { [[ "$1" =~ ^[0-9]+$ ]]; }
@@ -65,9 +66,9 @@ while (($#)); do
       esac
       shift 2
       ;;
-    --tfjs-backends)
+    --tfjs-backends | --paths)
       (($# >= 2)) || die "$1 needs a value"
-      tfjs_backends="$2"
+      if [[ "$1" == --paths ]]; then paths="$2"; else tfjs_backends="$2"; fi
       shift 2
       ;;
     --verbose)
@@ -158,4 +159,4 @@ log "disco serve on http://127.0.0.1:$port (pid $server_pid); load average $(cut
 "$node" "$root/bench/browser/driver.mjs" --root "$root" --web-dir "$web" --url "http://127.0.0.1:$port/index.html" \
   --tmp "$tmp/work" --disco-bin "$disco" --python "$python" --chromium "$chromium" --data-dir "$data_dir" \
   --samples "$samples" --reps "$reps" --warmup-epochs "$warmup" --threads-all "$threads_all" \
-  --tfjs-seconds "$tfjs_seconds" --tfjs-backends "$tfjs_backends" "${verbose[@]}"
+  --tfjs-seconds "$tfjs_seconds" --tfjs-backends "$tfjs_backends" --paths "$paths" "${verbose[@]}"

@@ -23,6 +23,8 @@ function usage() {
   --reps N            timed epochs per path after --warmup-epochs untimed ones (default 5)
   --warmup-epochs N   untimed epochs first (default 1)
   --threads-all N     the "all threads" count (default: min(disco_max_threads, CPUs))
+  --paths L           comma-separated subset of wasm,native,pytorch,tfjs (default: all; the
+                      ratios that need a path left out print n/a)
   --tfjs-backends L   comma-separated TF.js backends to try (default webgl,cpu)
   --tfjs-seconds S    timed seconds per TF.js backend (default 10; at least one batch)
   --tfjs-max-batches N  cap on timed TF.js batches (default samples / 64)
@@ -39,6 +41,7 @@ const opt = {
   reps: 5,
   warmupEpochs: 1,
   threadsAll: 0,
+  paths: 'wasm,native,pytorch,tfjs',
   tfjsBackends: 'webgl,cpu',
   tfjsSeconds: 10,
   tfjsMaxBatches: 0,
@@ -81,6 +84,12 @@ const numeric = new Set(['samples', 'reps', 'warmupEpochs', 'threadsAll', 'tfjsS
       console.error(`driver: --${k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())} is required\n${usage()}`);
       process.exit(2);
     }
+  }
+  const known = ['wasm', 'native', 'pytorch', 'tfjs'];
+  opt.paths = new Set(opt.paths.split(',').filter(Boolean));
+  if ([...opt.paths].some((p) => !known.includes(p))) {
+    console.error(`driver: --paths takes a subset of ${known.join(',')}`);
+    process.exit(2);
   }
   if (opt.samples < 64 || opt.reps < 1) {
     console.error('driver: --samples must be >= 64 and --reps >= 1');
@@ -279,14 +288,21 @@ async function main() {
 
     // Interleaved per thread count, so that load changes hit the three paths alike.
     for (const t of [...new Set([1, threadsAll])]) {
-      log(`disco wasm, ${t} thread(s): ${opt.warmupEpochs} + ${opt.reps} epochs of ${opt.samples} samples`);
-      results.wasm[t] = await runWasm(page, t);
-      log(`native disco, ${t} thread(s)`);
-      results.native[t] = await runNative(t);
-      log(`pytorch, ${t} thread(s)`);
-      results.pytorch[t] = await runPytorch(t);
+      if (opt.paths.has('wasm')) {
+        log(`disco wasm, ${t} thread(s): ${opt.warmupEpochs} + ${opt.reps} epochs of ${opt.samples} samples`);
+        results.wasm[t] = await runWasm(page, t);
+      }
+      if (opt.paths.has('native')) {
+        log(`native disco, ${t} thread(s)`);
+        results.native[t] = await runNative(t);
+      }
+      if (opt.paths.has('pytorch')) {
+        log(`pytorch, ${t} thread(s)`);
+        results.pytorch[t] = await runPytorch(t);
+      }
     }
-    for (const backend of opt.tfjsBackends.split(',').filter(Boolean)) {
+    const backends = opt.paths.has('tfjs') ? opt.tfjsBackends.split(',').filter(Boolean) : [];
+    for (const backend of backends) {
       log(`tfjs ${backend}: 1 warm-up batch, then up to ${opt.tfjsSeconds} s`);
       results.tfjs[backend] = await runTfjs(page, backend);
       if (!results.tfjs[backend].ok) log(`tfjs ${backend} did not train: ${results.tfjs[backend].error}`);
@@ -335,7 +351,7 @@ async function main() {
     const what = r.ok && r.renderer ? (/swiftshader/i.test(r.renderer) ? ' (SwiftShader)' : ` (${r.renderer.slice(0, 20)})`) : '';
     row(`tfjs ${backend}${what}`, '-', r);
   }
-  console.log(`${'tfjs wasm'.padEnd(34)} ${'-'.padStart(7)}   not run: not in the tf.min.js bundle (@tensorflow/tfjs-backend-wasm), and it has no Conv2DBackpropFilter`);
+  if (opt.paths.has('tfjs')) console.log(`${'tfjs wasm'.padEnd(34)} ${'-'.padStart(7)}   not run: not in the tf.min.js bundle (@tensorflow/tfjs-backend-wasm), and it has no Conv2DBackpropFilter`);
   for (const [backend, r] of Object.entries(results.tfjs))
     if (r.ok && r.renderer) console.log(`  (tfjs ${backend}: WebGL ${r.webglVersion}, ${r.renderer})`);
 
@@ -362,7 +378,7 @@ async function main() {
   // ---- failures: any broken path fails the run (speed never does)
   for (const [kind, byKey] of Object.entries({ wasm: results.wasm, native: results.native, pytorch: results.pytorch }))
     for (const [k, r] of Object.entries(byKey)) if (!r.ok) failures.push(`${kind} ${k} thread(s): ${r.error}`);
-  if (okTfjs.length === 0) failures.push(`tfjs: no backend trained (${Object.entries(results.tfjs).map(([b, r]) => `${b}: ${r.error}`).join('; ')})`);
+  if (opt.paths.has('tfjs') && okTfjs.length === 0) failures.push(`tfjs: no backend trained (${Object.entries(results.tfjs).map(([b, r]) => `${b}: ${r.error}`).join('; ')})`);
   console.log('');
   const f = (x) => (Number.isFinite(x) ? x.toFixed(1) : 'nan');
   console.log(`wasm_1t=${f(wasm1)} wasm_all=${f(wasmAll)} native_1t=${f(med(results.native[1]))} ` +

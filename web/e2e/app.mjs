@@ -6,7 +6,11 @@
 //   3. two browser participants and one native `disco train --server` client train a
 //      Fashion-MNIST task federated from PNG files + a labels CSV, to a stated accuracy, and the
 //      browser's test page reports it;
-//   4. at a phone-sized viewport: connect data, train locally, no horizontal scrolling.
+//      then predicts on unlabelled images (CSV export) and saves the model to the browser's
+//      library, whose download holds the same weights as the native client's model;
+//   4. without cross-origin isolation the app falls back to the one-thread module and trains;
+//   5. at a phone-sized viewport: connect label folders, train locally, stop, no horizontal
+//      scrolling.
 // Screenshots go to $DISCO_E2E_ARTIFACTS (default build/e2e-artifacts). Prints "e2e: N passed"
 // and exits 0, or names the failing step and exits 1.
 //
@@ -14,7 +18,7 @@
 // Environment: DISCO_BIN (default build/native-release/src/cli/disco), DISCO_WEB_DIST (web/dist),
 // DISCO_E2E_ARTIFACTS, DISCO_E2E_HEADED=1 to watch.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,8 +47,9 @@ let native = null;
 let browser = null;
 let passed = 0;
 
+const started = Date.now();
 function log(msg) {
-  console.log(`e2e: ${msg}`);
+  console.log(`e2e: [${((Date.now() - started) / 1000).toFixed(1)} s] ${msg}`);
 }
 
 async function step(name, fn) {
@@ -107,6 +112,22 @@ async function connectImages(scope, files, csv) {
   await scope.getByRole('button', { name: 'Connect data' }).click();
 }
 
+// Clicks `button` and returns the file it downloads.
+async function downloadBytes(page, button) {
+  const [download] = await Promise.all([page.waitForEvent('download', { timeout: 30_000 }), button.click()]);
+  return readFileSync(await download.path());
+}
+
+async function downloadText(page, button) {
+  return (await downloadBytes(page, button)).toString('utf8');
+}
+
+// The tensor data of a safetensors file (after its 8-byte length and JSON header).
+function tensorBytes(file) {
+  const headerLength = Number(file.readBigUInt64LE(0));
+  return file.subarray(8 + headerLength);
+}
+
 async function waitForStatus(page, pattern, timeout) {
   const status = page.getByRole('status').filter({ hasText: pattern });
   await status.first().waitFor({ timeout });
@@ -152,7 +173,7 @@ async function main() {
     // Refused, by the browser's checks or the server's: the field is marked and explained.
     const field = page.getByLabel('Minimum participants');
     await page.waitForFunction(
-      (el) => el.getAttribute('aria-invalid') === 'true', await field.elementHandle(), { timeout: 10_000 });
+      (el) => el.getAttribute('aria-invalid') === 'true', await field.elementHandle(), { timeout: 30_000 });
     const described = await field.getAttribute('aria-describedby');
     check(described, 'the invalid field has no aria-describedby message');
     const message = await page.locator(`#${described.split(' ')[0]}`).innerText();
@@ -162,7 +183,7 @@ async function main() {
     await shot(page, '2-form-rejected');
     await field.fill('2');
     await page.getByRole('button', { name: 'Create task' }).click();
-    await page.waitForURL(/\/tasks\/e2e-form-task$/, { timeout: 10_000 });
+    await page.waitForURL(/\/tasks\/e2e-form-task$/, { timeout: 30_000 });
     const created = await api(url, '/api/tasks/e2e-form-task');
     check(created.status === 200 && created.body.federation.min_participants === 2, `task not created: ${JSON.stringify(created)}`);
     await shot(page, '2-form-accepted');
@@ -203,7 +224,7 @@ async function main() {
     await waitForStatus(pages[1], /Round 2/i, TRAIN_TIMEOUT_MS).catch(() => {});
     await shot(pages[1], '3-training');
     for (const page of pages) await waitForStatus(page, /Training finished/, TRAIN_TIMEOUT_MS);
-    const code = await Promise.race([nativeDone, new Promise((r) => setTimeout(() => r('timeout'), 60_000))]);
+    const code = await Promise.race([nativeDone, new Promise((r) => setTimeout(() => r('timeout'), 60_000).unref())]);
     check(code === 0, `native client ended with ${code}:\n${nativeOut}`);
     native = null;
     await shot(pages[0], '3-finished');
@@ -220,29 +241,87 @@ async function main() {
     log(`federated accuracy on ${N_TEST} test images: ${accuracy.toFixed(4)} (required >= ${MIN_ACCURACY})`);
     check(accuracy >= MIN_ACCURACY, `accuracy ${accuracy} below ${MIN_ACCURACY}`);
 
-    // The native client ends with the same global model as the server serves.
     const status = await api(url, '/api/tasks/fashion-e2e/status');
     check(status.body.rounds_completed === 3, `rounds completed: ${JSON.stringify(status.body)}`);
+
+    // Predict on unlabelled images and export the predictions as CSV.
+    const predict = page.getByRole('region', { name: 'Predict' });
+    await predict.getByLabel('Images to predict').setInputFiles(testFiles.slice(0, 50));
+    await predict.getByRole('button', { name: 'Connect prediction data' }).click();
+    const predictButton = predict.getByRole('button', { name: 'Predict', exact: true });
+    await predictButton.and(page.locator(':enabled')).waitFor({ timeout: 30_000 });
+    await predictButton.click();
+    await predict.getByRole('table', { name: /Predictions/ }).waitFor({ timeout: 30_000 });
+    const csvText = await downloadText(page, predict.getByRole('button', { name: 'Export CSV' }));
+    const lines = csvText.trim().split(/\r?\n/);
+    check(lines.length === 51, `prediction CSV has ${lines.length} lines, expected a header + 50`);
+    const names = new Set(testFiles.slice(0, 50).map((f) => f.split('/').pop()));
+    check(lines.slice(1).every((l) => names.has(l.split(',')[0].replace(/"/g, ''))), `prediction CSV rows do not name the files:\n${lines.slice(0, 3).join('\n')}`);
+
+    // Save the model to the browser's library; it downloads as the same weights the native
+    // client ended with (both hold the final global model).
+    await page.getByRole('button', { name: 'Save to library' }).click();
+    await page.getByText(/Saved .* to the/).waitFor({ timeout: 30_000 });
+    await page.goto(`${url}/models`);
+    await page.getByRole('heading', { name: /Fashion-MNIST \(end-to-end test\)/ }).first().waitFor({ timeout: 30_000 });
+    await shot(page, '3-library');
+    const saved = await downloadBytes(page, page.getByRole('button', { name: /^Download/ }).first());
+    const nativeModel = readFileSync(join(work, 'native.safetensors'));
+    const [a, b] = [tensorBytes(saved), tensorBytes(nativeModel)];
+    check(a.length > 0 && a.equals(b), `the browser's saved model differs from the native client's (${a.length} vs ${b.length} tensor bytes)`);
     for (const p of pages) await p.close();
   });
 
-  await step('phone viewport: connect data and train locally', async () => {
+  await step('without cross-origin isolation the app trains on one thread', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    // Drop COOP/COEP from every response: no SharedArrayBuffer, so the one-thread module.
+    await page.route('**/*', async (route) => {
+      const response = await route.fetch();
+      const headers = { ...response.headers() };
+      delete headers['cross-origin-opener-policy'];
+      delete headers['cross-origin-embedder-policy'];
+      await route.fulfill({ response, headers });
+    });
+    await page.goto(`${url}/tasks/fashion-mnist`);
+    check(!(await page.evaluate(() => self.crossOriginIsolated)), 'the page is still isolated');
+    await connectImages(page.getByRole('region', { name: 'Connect data' }), shard(1).slice(0, 200), join(shards, 'shard-1', 'labels.csv'));
+    await page.getByText('200 images').first().waitFor({ timeout: 60_000 });
+    await page.getByText(/engine ready \(1 thread; the page is not cross-origin isolated\)/).first().waitFor({ timeout: 30_000 });
+    await page.getByRole('radio', { name: 'Local' }).check();
+    await page.getByRole('button', { name: 'Start training' }).click();
+    await waitForStatus(page, /Training finished/, 120_000);
+    await shot(page, '4-not-isolated');
+    await page.close();
+  });
+
+  await step('phone viewport: connect label folders and train locally', async () => {
     const context = await browser.newContext({ viewport: { width: 375, height: 740 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
     const page = await context.newPage();
     await page.goto(`${url}/tasks/fashion-mnist`);
-    const files = shard(0).slice(0, 300);
-    const csv = join(work, 'phone.csv');
-    writeFileSync(csv, 'filename,label\n' + files.map((f) => `${f.split('/').pop()},Bag`).join('\n') + '\n');
-    await connectImages(page.getByRole('region', { name: 'Connect data' }), files, csv);
+    // One folder per label (a '/' in a label is written '_' in its folder name), 30 images each.
+    const folders = join(work, 'phone');
+    const byLabel = new Map();
+    for (const line of readFileSync(join(shards, 'shard-0', 'labels.csv'), 'utf8').trim().split('\n').slice(1)) {
+      const [name, label] = line.split(',').map((v) => v.replace(/"/g, ''));
+      if ((byLabel.get(label) ?? []).length < 30) byLabel.set(label, [...(byLabel.get(label) ?? []), name]);
+    }
+    for (const [label, names] of byLabel) {
+      const dir = join(folders, label.replace('/', '_'));
+      mkdirSync(dir, { recursive: true });
+      for (const name of names) copyFileSync(join(shards, 'shard-0', name), join(dir, name));
+    }
+    const region = page.getByRole('region', { name: 'Connect data' });
+    await region.getByLabel('Image folders').setInputFiles(folders);
+    await region.getByRole('button', { name: 'Connect data' }).click();
     await page.getByText('300 images').first().waitFor({ timeout: 60_000 });
-    await shot(page, '4-phone-connected');
+    await shot(page, '5-phone-connected');
     await page.getByRole('radio', { name: 'Local' }).check();
     await page.getByRole('button', { name: 'Start training' }).click();
     await waitForStatus(page, /training/i, 30_000);
     await page.getByRole('button', { name: 'Stop' }).click();
     await waitForStatus(page, /Training (stopped|finished)/, 60_000);
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-    await shot(page, '4-phone-trained');
+    await shot(page, '5-phone-trained');
     check(overflow <= 0, `the page scrolls horizontally by ${overflow}px at 375px`);
     await context.close();
   });
@@ -267,4 +346,4 @@ if (failed) {
   console.error(`e2e: screenshots in ${artifacts}`);
   process.exit(1);
 }
-console.log(`e2e: ${passed} passed, 0 failed (screenshots in ${artifacts})`);
+console.log(`e2e: ${passed} passed, 0 failed in ${((Date.now() - started) / 1000).toFixed(0)} s (screenshots in ${artifacts})`);

@@ -222,7 +222,7 @@ export function renderTaskPage(main: HTMLElement, id: string): () => void {
       cleanups.push(e.onEvent(onEvent));
       const ready = await e.init();
       await e.loadTask(task);
-      engineLine.textContent = `Training engine ready (${ready.threads} thread${ready.threads === 1 ? '' : 's'}${ready.crossOriginIsolated ? '' : ', single-threaded'}).`;
+      engineLine.textContent = `Training engine ready (${ready.threads} thread${ready.threads === 1 ? '' : 's'}${ready.crossOriginIsolated ? '' : '; the page is not cross-origin isolated'}).`;
       return e;
     })();
     engineReady.catch((err) => {
