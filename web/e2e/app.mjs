@@ -7,7 +7,8 @@
 //      Fashion-MNIST task federated from PNG files + a labels CSV, to a stated accuracy, and the
 //      browser's test page reports it;
 //      then predicts on unlabelled images (CSV export) and saves the model to the browser's
-//      library, whose download holds the same weights as the native client's model;
+//      library, whose download holds the same weights as the native client's model; a fresh
+//      page loads the native client's model file and measures the same accuracy;
 //   4. without cross-origin isolation the app falls back to the one-thread module and trains;
 //   5. at a phone-sized viewport: connect label folders, train locally, stop, no horizontal
 //      scrolling.
@@ -57,6 +58,11 @@ async function step(name, fn) {
   try {
     await fn();
   } catch (e) {
+    // Every open page as it was at the failure, for the report.
+    let k = 0;
+    for (const context of browser?.contexts() ?? []) {
+      for (const page of context.pages()) await shot(page, `failed-${passed + 1}-${k++}`).catch(() => {});
+    }
     throw new Error(`${name}: ${e instanceof Error ? e.message : e}`);
   }
   passed += 1;
@@ -233,6 +239,7 @@ async function main() {
     const page = pages[0];
     const testSection = page.getByRole('region', { name: 'Test' });
     await connectImages(testSection, testFiles, testCsv);
+    await testSection.getByText(`Connected ${N_TEST} images`).waitFor({ timeout: 60_000 });
     await testSection.getByRole('button', { name: 'Test model' }).click();
     const accText = await testSection.getByText(/Accuracy \d+(\.\d+)?%/).first().innerText({ timeout: 60_000 });
     const accuracy = Number(/Accuracy (\d+(?:\.\d+)?)%/.exec(accText)[1]) / 100;
@@ -270,6 +277,24 @@ async function main() {
     const [a, b] = [tensorBytes(saved), tensorBytes(nativeModel)];
     check(a.length > 0 && a.equals(b), `the browser's saved model differs from the native client's (${a.length} vs ${b.length} tensor bytes)`);
     for (const p of pages) await p.close();
+
+    // A fresh page loads the native client's model file and measures the same accuracy; a file
+    // that is not a model of this task is refused with a message.
+    const fresh = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+    await fresh.goto(`${url}/tasks/fashion-e2e`);
+    await fresh.getByText('Start from a saved, a file or the global model').click();
+    const modelInput = fresh.getByLabel('Model file (.safetensors)');
+    await modelInput.setInputFiles(testCsv);
+    await fresh.getByText(/Could not load labels\.csv/).waitFor({ timeout: 30_000 });
+    await modelInput.setInputFiles(join(work, 'native.safetensors'));
+    await fresh.getByText(/Loaded native\.safetensors/).waitFor({ timeout: 30_000 });
+    const freshTest = fresh.getByRole('region', { name: 'Test' });
+    await connectImages(freshTest, testFiles, testCsv);
+    await freshTest.getByText(`Connected ${N_TEST} images`).waitFor({ timeout: 60_000 });
+    await freshTest.getByRole('button', { name: 'Test model' }).click();
+    const nativeAcc = await freshTest.getByText(/Accuracy \d+(\.\d+)?%/).first().innerText({ timeout: 60_000 });
+    check(nativeAcc.split(' ')[1] === accText.split(' ')[1], `the native model tests at ${nativeAcc}, the browser's at ${accText}`);
+    await fresh.close();
   });
 
   await step('without cross-origin isolation the app trains on one thread', async () => {

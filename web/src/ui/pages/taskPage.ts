@@ -308,6 +308,10 @@ export function renderTaskPage(main: HTMLElement, id: string): () => void {
     const loadBtn = h('button', { type: 'button' }, 'Load from library');
     const globalBtn = h('button', { type: 'button' }, 'Download global model');
     const modelMsg = h('p', { class: 'note', role: 'status' });
+    // A model file from disk (e.g. downloaded from another browser or written by `disco train`):
+    // the engine checks it against the task's model; it can then be saved to the library.
+    const fileInput = h('input', { type: 'file', accept: '.safetensors' });
+    const fileField = field('Model file (.safetensors)', fileInput);
     const refreshLibrary = async () => {
       const models = await lib.list(task.id).catch(() => []);
       mount(
@@ -332,6 +336,21 @@ export function renderTaskPage(main: HTMLElement, id: string): () => void {
         modelMsg.textContent = `Could not load the model: ${errorText(e)}`;
       } finally {
         loadBtn.disabled = false;
+      }
+    });
+    fileInput.addEventListener('change', async () => {
+      const file = fileInput.files?.[0];
+      if (!file) return;
+      modelMsg.textContent = `Loading ${file.name}…`;
+      try {
+        await withEngine(async (e) => e.loadModel(await file.arrayBuffer()));
+        modelMsg.textContent = `Loaded ${file.name}: training, testing and predicting now start from it. “Save to library” keeps it in this browser.`;
+        saveRow.hidden = false;
+        enableTesting();
+      } catch (e) {
+        modelMsg.textContent = `Could not load ${file.name}: ${errorText(e)}`;
+      } finally {
+        fileInput.value = '';
       }
     });
     globalBtn.addEventListener('click', async () => {
@@ -518,8 +537,9 @@ export function renderTaskPage(main: HTMLElement, id: string): () => void {
       h(
         'details',
         { class: 'start-from' },
-        h('summary', null, 'Start from a saved or the global model (optional)'),
+        h('summary', null, 'Start from a saved, a file or the global model (optional)'),
         h('div', { class: 'row' }, libField.root, h('div', { class: 'actions' }, loadBtn)),
+        fileField.root,
         h('div', { class: 'actions' }, globalBtn),
         modelMsg,
       ),
