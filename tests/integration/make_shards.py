@@ -5,21 +5,10 @@
 # OUT_DIR/shard-<k>/train-*  each client's data (a seeded random, disjoint, iid split)
 # OUT_DIR/all/train-*        the union of the shards (centralised training on the same data)
 # OUT_DIR/all/t10k-*         the first N_TEST test images (shared evaluation set)
-import gzip, os, random, struct, sys
+import os, random, struct, sys
 
-SRC = "/usr/share/datasets/fashion-mnist"
-
-
-def read_idx(name):
-    with gzip.open(os.path.join(SRC, name), "rb") as f:
-        data = f.read()
-    dims = data[3]
-    shape = struct.unpack(">" + "I" * dims, data[4 : 4 + 4 * dims])
-    item = 1
-    for d in shape[1:]:
-        item *= d
-    body = data[4 + 4 * dims :]
-    return shape, [body[i * item : (i + 1) * item] for i in range(shape[0])]
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
+from make_sample_images import read_idx  # noqa: E402  (Debian's Fashion-MNIST IDX reader)
 
 
 def write_idx(path, shape, items):

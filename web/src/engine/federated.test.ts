@@ -5,10 +5,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Disco } from '@wasm/disco';
 import type { Connect } from './federated';
-import { EngineHost } from './host';
-import type { DataSummary, Request, TaskLoaded, TrainResult } from './protocol';
-import { fakeServer, message, Msg, recorder, type ServerSide, weights } from './test_support';
-import type { RequestBody } from './test_support';
+import type { DataSummary, TaskLoaded, TrainResult } from './protocol';
+import { fakeServer, message, Msg, hostWithAsk, recorder, type ServerSide, weights } from './test_support';
 
 let disco: Disco;
 beforeAll(async () => {
@@ -46,15 +44,7 @@ const FAST = { backoffMs: 5, maxBackoffMs: 20, sliceMs: 5, progressMs: 0 };
 
 async function setup(connect: Connect) {
   const rec = recorder(disco, connect, { sessionPolicy: FAST });
-  const host = new EngineHost(rec.env);
-  let id = 0;
-  const ask = async <T>(body: RequestBody): Promise<T> => {
-    const request = { ...body, id: ++id } as Request;
-    host.handle(request);
-    const reply = await rec.reply(request.id);
-    if (!reply.ok) throw new Error(reply.error);
-    return reply.value as T;
-  };
+  const { host, ask } = hostWithAsk(rec);
   await ask({ type: 'init' });
   const loaded = await ask<TaskLoaded>({ type: 'loadTask', task: TASK });
   await ask<DataSummary>({ type: 'connectData', role: 'train', source: { kind: 'csv', name: 'tiny.csv', bytes: csv(40) } });

@@ -6,10 +6,8 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Disco } from '@wasm/disco';
-import { EngineHost } from './host';
-import type { DataSource, DataSummary, ImageFile, PredictResult, Request, TaskLoaded, TestResult, TrainResult } from './protocol';
-import { bmp, fashionMnist, loadNodeDisco, readTask, recorder, repoDir } from './test_support';
-import type { RequestBody } from './test_support';
+import type { DataSource, DataSummary, ImageFile, PredictResult, TaskLoaded, TestResult, TrainResult } from './protocol';
+import { bmp, fashionMnist, hostWithAsk, loadNodeDisco, readTask, recorder, repoDir } from './test_support';
 
 let disco: Disco;
 beforeAll(async () => {
@@ -23,16 +21,7 @@ const noSocket = () => {
 /** A host plus a request helper that resolves with the reply's value or rejects with its error. */
 function setup() {
   const rec = recorder(disco, noSocket);
-  const host = new EngineHost(rec.env);
-  let id = 0;
-  const ask = async <T>(body: RequestBody): Promise<T> => {
-    const request = { ...body, id: ++id } as Request;
-    host.handle(request);
-    const reply = await rec.reply(request.id);
-    if (!reply.ok) throw new Error(reply.error);
-    return reply.value as T;
-  };
-  return { rec, host, ask, nextId: () => id + 1 };
+  return { rec, ...hostWithAsk(rec) };
 }
 
 function fashionFiles(n: number, split: 'train' | 't10k', labelled = true): ImageFile[] {

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { Disco, type DiscoFactory } from '@wasm/disco';
 import type { Connect, Connection, ConnectionHandlers } from './federated';
-import type { HostEnvironment } from './host';
+import { EngineHost, type HostEnvironment } from './host';
 import type { Request, WorkerMessage } from './protocol';
 
 /** A request without its id, for each request type. */
@@ -46,6 +46,21 @@ export interface Recorder {
   /** Resolves with the reply to request `id`. */
   reply(id: number): Promise<{ ok: boolean; value?: unknown; error?: string }>;
   events<T extends string>(type: T): Extract<WorkerMessage, { type: T }>[];
+}
+
+/** An EngineHost on a recorder, and `ask`: send one request, await its reply's value (throws the
+ *  reply's error). `nextId` is the id the next request will get. */
+export function hostWithAsk(rec: Recorder) {
+  const host = new EngineHost(rec.env);
+  let id = 0;
+  const ask = async <T>(body: RequestBody): Promise<T> => {
+    const request = { ...body, id: ++id } as Request;
+    host.handle(request);
+    const reply = await rec.reply(request.id);
+    if (!reply.ok) throw new Error(reply.error);
+    return reply.value as T;
+  };
+  return { host, ask, nextId: () => id + 1 };
 }
 
 export function recorder(disco: Disco, connect: Connect, extra: Partial<HostEnvironment> = {}): Recorder {
