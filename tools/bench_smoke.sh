@@ -27,3 +27,9 @@ for b in build/wasm-release/bench/*_bench.js; do
   echo "-- $b"
   node --no-experimental-fetch "$b" 0.01 >/dev/null
 done
+# Browser training throughput (bench/browser_throughput.sh): every path (disco wasm in Chromium,
+# native disco, PyTorch, TF.js) at a tiny size; fails only when a path breaks.
+if [ -f build/wasm-release/src/wasm/disco.mjs ] && [ -x /usr/bin/chromium ]; then
+  echo "-- bench/browser_throughput.sh --smoke"
+  bench/browser_throughput.sh --smoke >/dev/null
+fi

@@ -174,7 +174,9 @@ function tail(file, n = 15) {
 }
 
 const epochs = () => opt.warmupEpochs + opt.reps;
-const childTimeoutMs = () => 60_000 + (epochs() * opt.samples * 1000) / 50;
+// Time limit of one measurement: generous (200 samples/s, ~10x below the slowest path but TF.js)
+// but bounded, so a hung pthread pool fails the run instead of stalling it.
+const childTimeoutMs = () => 60_000 + (epochs() * opt.samples * 1000) / 200;
 
 async function runNative(threads) {
   const tag = `native_${threads}t`;
