@@ -12,7 +12,7 @@
 # disco_wasm target must be built. The one-thread module comes from $DISCO_WASM_SINGLE_BUILD_DIR
 # (default build/wasm-single: `cmake --preset wasm-single && cmake --build --preset wasm-single`).
 # --out DIR: vite's output directory instead of web/dist.
-# Assumes web/node_modules exists (tools/setup.sh runs `npm ci`).
+# Assumes web/node_modules exists (tools/setup.sh installs it).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 
@@ -64,7 +64,7 @@ for f in disco.mjs disco.wasm; do
   fi
 done
 if [ ! -d "$root/web/node_modules" ]; then
-  echo "build_web: web/node_modules is missing; run tools/setup.sh (npm ci) first" >&2
+  echo "build_web: web/node_modules is missing; run tools/setup.sh first" >&2
   exit 1
 fi
 

@@ -45,7 +45,10 @@ fi
 # Reinstalled only when the lock file changed since the last install (a stamp in node_modules).
 lock_sum=$(sha256sum web/package-lock.json | cut -d' ' -f1)
 if [ "$(cat web/node_modules/.disco-lock 2>/dev/null)" != "$lock_sum" ]; then
-  echo "setup: installing the web app's npm packages (npm ci in web/)"
-  (cd web && npm ci --no-audit --no-fund --loglevel=error)
+  echo "setup: installing the web app's npm packages (web/package-lock.json)"
+  # `npm install --no-save` installs the locked versions and leaves the lock file as it is.
+  # Not `npm ci`: the lock lists only the platform packages (rollup, esbuild) of the machine that
+  # wrote it, which `npm ci` refuses as out of sync.
+  (cd web && rm -rf node_modules && npm install --no-save --no-audit --no-fund --loglevel=error)
   echo "$lock_sum" >web/node_modules/.disco-lock
 fi
