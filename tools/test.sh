@@ -25,7 +25,7 @@ ctest --preset wasm-release | tee -a "$log"
 echo "== web app: one-thread module, type check + build, unit tests (Vitest), end-to-end (Chromium)"
 tools/build.sh wasm-single -DDISCO_WERROR=ON
 tools/build_web.sh
-(cd web && npx vitest run --reporter=dot) | tee -a "$log"
+(cd web && NO_COLOR=1 npx vitest run --reporter=dot) | tee -a "$log"
 node web/e2e/app.mjs | tee -a "$log"
 
 echo "== benchmark smoke"
