@@ -2,7 +2,8 @@
 // End-to-end test of the web app in Debian's Chromium (driven by npm playwright-core) against a
 // real `disco serve` on loopback, serving the built app (web/dist) and the WebAssembly module:
 //   1. the task list and a task page render;
-//   2. the task-creation form rejects a bad task (field-level error) and accepts a good one;
+//   2. the task-creation form rejects a bad task (field-level errors: one the browser checks, one
+//      only the server can: a bad layer in an uploaded model spec) and accepts a good one;
 //   3. two browser participants and one native `disco train --server` client train a
 //      Fashion-MNIST task federated from PNG files + a labels CSV, to a stated accuracy, and the
 //      browser's test page reports it;
@@ -188,6 +189,27 @@ async function main() {
     check(!listed.body.some((t) => t.id === 'e2e-form-task'), 'the bad task was created');
     await shot(page, '2-form-rejected');
     await field.fill('2');
+
+    // A model spec the browser cannot judge: the server refuses it, naming the layer's field,
+    // and the form shows that message at the model file control.
+    const fm = (await api(url, '/api/tasks/fashion-mnist')).body;
+    const badSpec = JSON.parse(JSON.stringify(fm.model));
+    badSpec.layers[5].units = -4;
+    badSpec.layers[7].units = 2;
+    writeFileSync(join(work, 'bad-model.json'), JSON.stringify(badSpec));
+    const goodSpec = { ...badSpec, layers: badSpec.layers.map((l, i) => (i === 5 ? { ...l, units: 32 } : l)) };
+    writeFileSync(join(work, 'good-model.json'), JSON.stringify(goodSpec));
+    await page.getByLabel('Model preset').selectOption('custom');
+    const specInput = page.getByLabel('Model spec JSON file');
+    await specInput.setInputFiles(join(work, 'bad-model.json'));
+    await page.getByRole('button', { name: 'Create task' }).click();
+    await page.waitForFunction(
+      (el) => el.getAttribute('aria-invalid') === 'true', await specInput.elementHandle(), { timeout: 30_000 });
+    const specError = await page.locator(`#${(await specInput.getAttribute('aria-describedby')).split(' ')[0]}`).innerText();
+    check(/model\.layers\[5\]\.units/.test(specError), `the server's field error is not shown at the model file: ${specError}`);
+    check(!(await api(url, '/api/tasks')).body.some((t) => t.id === 'e2e-form-task'), 'the task with a bad model was created');
+    await shot(page, '2-form-server-rejected');
+    await specInput.setInputFiles(join(work, 'good-model.json'));
     await page.getByRole('button', { name: 'Create task' }).click();
     await page.waitForURL(/\/tasks\/e2e-form-task$/, { timeout: 30_000 });
     const created = await api(url, '/api/tasks/e2e-form-task');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_VALUES, buildTask, fieldToControl, splitList, type TaskFormValues } from './taskForm';
+import { DEFAULT_VALUES, buildTask, fieldIsControl, fieldToControl, splitList, type TaskFormValues } from './taskForm';
 
 const image: TaskFormValues = {
   ...DEFAULT_VALUES,
@@ -85,5 +85,12 @@ describe('fieldToControl', () => {
     expect(fieldToControl('model.input_shape', 'auto', 'image')).toBe('modelPreset');
     expect(fieldToControl('dataset', 'mnist-cnn')).toBeUndefined();
     expect(fieldToControl(undefined, 'mnist-cnn')).toBeUndefined();
+  });
+
+  it('tells a control of its own from one standing for a larger part', () => {
+    expect(fieldIsControl('training.batch_size')).toBe(true);
+    expect(fieldIsControl('model.layers[2].units')).toBe(false);
+    expect(fieldIsControl('data.image.foo')).toBe(false);
+    expect(fieldIsControl(undefined)).toBe(false);
   });
 });

@@ -287,6 +287,12 @@ const FIELD_CONTROLS: [string, Control][] = [
   ['federation', 'scheme'],
 ];
 
+/** Whether a server error's field path is exactly one control's (else the control stands for a
+ *  larger part, e.g. the model file for "model.layers[5].units", and the message keeps the path). */
+export function fieldIsControl(field: string | undefined): boolean {
+  return field !== undefined && FIELD_CONTROLS.some(([path]) => path === field);
+}
+
 /** The form control a server error's field path belongs to (longest matching prefix). */
 export function fieldToControl(field: string | undefined, preset: ModelPreset, dataType: DataType = 'image'): Control | undefined {
   if (!field) return undefined;

@@ -5,7 +5,7 @@ import { createTask } from '../../api/client';
 import { ApiError, shortMessage } from '../../api/errors';
 import { errorText, field, h, mount, uid } from '../dom';
 import { navigate, taskPath } from '../router';
-import { buildTask, DEFAULT_VALUES, fieldToControl, PRESET_NAMES, presetFor, type Control, type DataType, type FieldError, type ModelPreset, type TaskFormValues } from '../taskForm';
+import { buildTask, DEFAULT_VALUES, fieldIsControl, fieldToControl, PRESET_NAMES, presetFor, type Control, type DataType, type FieldError, type ModelPreset, type TaskFormValues } from '../taskForm';
 
 type Ctl = HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement;
 
@@ -230,7 +230,10 @@ export function renderCreateTask(main: HTMLElement): () => void {
         if (err.status === 409) showErrors([{ control: 'id', message: `A task with the id "${task.id}" already exists` }]);
         else {
           const control = fieldToControl(err.field, v.modelPreset, v.dataType);
-          showErrors([{ control, message: control ? shortMessage(err.message, err.field) : err.message }]);
+          // At its own control the message drops the field path; at a control standing for a larger
+          // part (the model file for "model.layers[5].units") it keeps it.
+          const text = !control ? err.message : fieldIsControl(err.field) ? shortMessage(err.message, err.field) : err.message.replace(/^request body: /, '');
+          showErrors([{ control, message: text }]);
         }
       } else showErrors([{ control: undefined, message: errorText(err) }]);
     } finally {
