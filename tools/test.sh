@@ -27,15 +27,18 @@ tools/build.sh wasm-single -DDISCO_WERROR=ON
 tools/build_web.sh
 (cd web && NO_COLOR=1 npx vitest run --reporter=dot) | tee -a "$log"
 node web/e2e/app.mjs | tee -a "$log"
+(cd web && node e2e/engine_smoke.mjs) | tee -a "$log"
 
 echo "== benchmark smoke"
 tools/bench_smoke.sh
 
 # ctest: "100% tests passed, 0 tests failed out of N"; Vitest: "Tests  N passed (N)";
-# the end-to-end run: "e2e: N passed". Any failure has stopped the script before this point.
+# the end-to-end run: "e2e: N passed"; the engine smoke run: "engine smoke: OK" (one). Any
+# failure has stopped the script before this point.
 total=$( {
   sed -n 's/.*tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\2/p' "$log"
   sed -n 's/^ *Tests  *\([0-9]*\) passed.*/\1/p' "$log"
   sed -n 's/^e2e: \([0-9]*\) passed.*/\1/p' "$log"
+  sed -n 's/^engine smoke: OK$/1/p' "$log"
 } | awk '{ s += $1 } END { print s + 0 }')
 echo "$total passed, 0 failed"

@@ -9,7 +9,8 @@
 //      browser's test page reports it;
 //      then predicts on unlabelled images (CSV export) and saves the model to the browser's
 //      library, whose download holds the same weights as the native client's model; a fresh
-//      page loads the native client's model file and measures the same accuracy;
+//      page loads the native client's model file, and the server's global model through the
+//      library, and measures the same accuracy with each;
 //   4. without cross-origin isolation the app falls back to the one-thread module and trains;
 //   5. at a phone-sized viewport: connect label folders, train locally, stop, no horizontal
 //      scrolling.
@@ -316,6 +317,23 @@ async function main() {
     await freshTest.getByRole('button', { name: 'Test model' }).click();
     const nativeAcc = await freshTest.getByText(/Accuracy \d+(\.\d+)?%/).first().innerText({ timeout: 60_000 });
     check(nativeAcc.split(' ')[1] === accText.split(' ')[1], `the native model tests at ${nativeAcc}, the browser's at ${accText}`);
+
+    // The server's latest global model, downloaded into the library and loaded from it, is the
+    // same model too.
+    await fresh.getByRole('button', { name: 'Download global model' }).click();
+    await fresh.getByText(/Saved “Global model \(round 3\)” to the library/).waitFor({ timeout: 30_000 });
+    await fresh.getByLabel('Saved model').selectOption({ label: /^Global model \(round 3\)/ }).catch(async () => {
+      const options = await fresh.getByLabel('Saved model').locator('option').allInnerTexts();
+      const label = options.find((o) => o.startsWith('Global model (round 3)'));
+      check(label, `no global model in the library select: ${options.join(' | ')}`);
+      await fresh.getByLabel('Saved model').selectOption({ label });
+    });
+    await fresh.getByRole('button', { name: 'Load from library' }).click();
+    await fresh.getByText(/Loaded “Global model \(round 3\)/).waitFor({ timeout: 30_000 });
+    // The click clears the previous result at once (the page mounts an empty output first).
+    await freshTest.getByRole('button', { name: 'Test model' }).click();
+    const globalAcc = await freshTest.getByText(/Accuracy \d+(\.\d+)?%/).first().innerText({ timeout: 60_000 });
+    check(globalAcc.split(' ')[1] === accText.split(' ')[1], `the server's global model tests at ${globalAcc}, the browser's at ${accText}`);
     await fresh.close();
   });
 
