@@ -109,6 +109,9 @@ Result<void> validate(const ClientConfig& config) {
   if (config.hello_timeout.count() < 0) {
     return make_error(Errc::InvalidArgument, "hello_timeout: must be >= 0");
   }
+  if (config.keepalive.count() < 0) {
+    return make_error(Errc::InvalidArgument, "keepalive: must be >= 0");
+  }
   if (config.max_message_bytes == 0) {
     return make_error(Errc::InvalidArgument, "max_message_bytes: must be > 0");
   }
@@ -128,8 +131,12 @@ std::optional<FederatedClient::Action> FederatedClient::next_action() {
 }
 
 std::optional<Time> FederatedClient::deadline() const {
-  if (status_.phase != ClientPhase::Connecting) return std::nullopt;
-  return hello_deadline_;
+  if (status_.phase == ClientPhase::Connecting) return hello_deadline_;
+  if (status_.phase == ClientPhase::Finished || status_.phase == ClientPhase::Failed ||
+      config_.keepalive.count() <= 0) {
+    return std::nullopt;
+  }
+  return last_heard_ + (ping_pending_ ? config_.keepalive + config_.keepalive : config_.keepalive);
 }
 
 void FederatedClient::send(const Message& message) { actions_.emplace_back(Send{encode(message)}); }
@@ -152,16 +159,31 @@ void FederatedClient::on_connected(Time now) {
 }
 
 void FederatedClient::on_timeout(Time now) {
-  if (status_.phase != ClientPhase::Connecting || !hello_deadline_ || now < *hello_deadline_) {
+  if (status_.phase == ClientPhase::Connecting) {
+    if (!hello_deadline_ || now < *hello_deadline_) return;
+    fail(ErrorCode::Unavailable, Errc::Unavailable, "no ServerWelcome before the hello timeout",
+         false);
     return;
   }
-  fail(ErrorCode::Unavailable, Errc::Unavailable, "no ServerWelcome before the hello timeout",
+  const std::optional<Time> due = deadline();
+  if (!due || now < *due) return;
+  if (!ping_pending_) {
+    ping_pending_ = true;
+    send(Ping{++ping_nonce_});
+    return;
+  }
+  fail(ErrorCode::Unavailable, Errc::Unavailable,
+       "no message from the server for " +
+           std::to_string((config_.keepalive + config_.keepalive).count()) + " ms",
        false);
 }
 
-void FederatedClient::on_message(std::span<const std::byte> bytes, Time /*now*/) {
+void FederatedClient::on_message(std::span<const std::byte> bytes, Time now) {
   const ClientPhase phase = status_.phase;
   if (phase == ClientPhase::Finished || phase == ClientPhase::Failed) return;
+  // Any message shows the server is alive.
+  last_heard_ = now;
+  ping_pending_ = false;
   Result<Message> decoded = decode(bytes, limits_);
   if (!decoded) {
     const std::optional<uint64_t> version = envelope_version(bytes);

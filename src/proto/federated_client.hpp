@@ -31,6 +31,11 @@ struct ClientConfig {
   std::optional<std::string> join_token;  // sent in ClientHello when set
   // Fail when ServerWelcome has not arrived this long after on_connected; 0 = never.
   Duration hello_timeout{0};
+  // Liveness once joined (for hosts that cannot see WebSocket pings, e.g. browsers): after this
+  // long without any message from the server the client sends a Ping, and after twice this long
+  // it gives up: Close, → Failed with ErrorCode::Unavailable (a lost connection: reconnect).
+  // 0 = off.
+  Duration keepalive{0};
   std::size_t max_message_bytes = std::size_t{256} << 20;
 };
 
@@ -99,7 +104,8 @@ class FederatedClient {
   void on_timeout(Time now);
 
   std::optional<Action> next_action();
-  // When on_timeout should be called: the hello timeout while Connecting, else none.
+  // When on_timeout should be called: the hello timeout while Connecting; once joined, the next
+  // keepalive step (Ping, then give up) when keepalive is on; else none.
   std::optional<Time> deadline() const;
   const ClientStatus& status() const { return status_; }
 
@@ -111,6 +117,9 @@ class FederatedClient {
   DecodeLimits limits_;
   bool hello_sent_ = false;
   std::optional<Time> hello_deadline_;
+  Time last_heard_{};          // the last message from the server (keepalive)
+  bool ping_pending_ = false;  // a keepalive Ping was sent since then
+  uint64_t ping_nonce_ = 0;
   std::deque<Action> actions_;
   ClientStatus status_;
 };

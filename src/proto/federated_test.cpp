@@ -327,6 +327,56 @@ TEST(FederatedMachines, PingPongAndHelloTimeout) {
   EXPECT_FALSE(client.deadline().has_value());
 }
 
+TEST(FederatedMachines, KeepalivePingsASilentServerThenGivesUp) {
+  World world(server_config(1, 2));  // quorum 2: the one client waits, and the server is quiet
+  ClientConfig config = client_config();
+  config.keepalive = Duration(100);
+  Peer& a = world.add(1.0f, 1, config);
+  world.pump();
+  ASSERT_EQ(a.client->status().phase, ClientPhase::Waiting);
+  EXPECT_EQ(a.client->deadline(), Time::from_ms(100));
+  a.client->on_timeout(Time::from_ms(99));  // early: nothing
+  world.pump();
+  EXPECT_TRUE(all_of<Pong>(a).empty());
+
+  // After 100 ms of silence the client pings; the server's Pong resets the clock.
+  world.now = Time::from_ms(100);
+  a.client->on_timeout(world.now);
+  world.pump();
+  ASSERT_EQ(all_of<Pong>(a).size(), 1u);
+  EXPECT_EQ(a.client->status().phase, ClientPhase::Waiting);
+  EXPECT_EQ(a.client->deadline(), Time::from_ms(200));
+
+  // A server that went silent (bytes to it are lost): Ping at 200, give up at 300.
+  a.linked = false;
+  world.now = Time::from_ms(200);
+  a.client->on_timeout(world.now);
+  EXPECT_EQ(a.client->deadline(), Time::from_ms(300));
+  world.now = Time::from_ms(299);
+  a.client->on_timeout(world.now);
+  EXPECT_EQ(a.client->status().phase, ClientPhase::Waiting);
+  world.now = Time::from_ms(300);
+  a.client->on_timeout(world.now);
+  EXPECT_EQ(a.client->status().phase, ClientPhase::Failed);
+  EXPECT_EQ(a.client->status().last_error_code, ErrorCode::Unavailable);
+  EXPECT_FALSE(a.client->deadline().has_value());
+  bool closed = false;
+  while (auto action = a.client->next_action()) {
+    closed |= std::holds_alternative<FederatedClient::Close>(*action);
+  }
+  EXPECT_TRUE(closed);
+
+  // Off by default: no deadline once joined.
+  World quiet(server_config(1, 2));
+  Peer& b = quiet.add(1.0f, 1);
+  quiet.pump();
+  EXPECT_EQ(b.client->status().phase, ClientPhase::Waiting);
+  EXPECT_FALSE(b.client->deadline().has_value());
+  ClientConfig negative = client_config();
+  negative.keepalive = Duration(-1);
+  EXPECT_FALSE(validate(negative).has_value());
+}
+
 TEST(FederatedMachines, ConfigValidation) {
   EXPECT_TRUE(validate(server_config(1, 1)).has_value());
   ServerConfig bad = server_config(0, 1);

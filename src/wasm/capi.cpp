@@ -644,7 +644,7 @@ void disco_round_free(disco_round* round) {
 
 disco_client* disco_client_create(const char* task_id, const char* model_fingerprint,
                                   const char* client_id, const char* join_token,
-                                  double hello_timeout_ms) {
+                                  double hello_timeout_ms, double keepalive_ms) {
   disco::proto::ClientConfig config;
   config.task_id = task_id ? task_id : "";
   config.model_fingerprint = model_fingerprint ? model_fingerprint : "";
@@ -655,6 +655,11 @@ disco_client* disco_client_create(const char* task_id, const char* model_fingerp
     return nullptr;
   }
   config.hello_timeout = disco::proto::Duration(static_cast<int64_t>(hello_timeout_ms));
+  if (!(keepalive_ms >= 0) || keepalive_ms > 1e12) {
+    fail(Errc::InvalidArgument, "keepalive: must be >= 0 ms");
+    return nullptr;
+  }
+  config.keepalive = disco::proto::Duration(static_cast<int64_t>(keepalive_ms));
   if (auto valid = disco::proto::validate(config); !valid) {
     fail(valid.error());
     return nullptr;

@@ -305,10 +305,13 @@ enum {
   DISCO_ACTION_FINISHED = 4,    /* round + weights: the final global model */
 };
 /* The client side of one session. client_id / join_token may be NULL; hello_timeout_ms 0 =
- * none. NULL on error: INVALID_ARGUMENT (empty task id, bad fingerprint, negative timeout). */
+ * none; keepalive_ms > 0: once joined, Ping after that long without a server message and fail
+ * (Unavailable: the connection is lost) after twice that (proto::ClientConfig::keepalive), for
+ * hosts that cannot see WebSocket pings; 0 = off. NULL on error: INVALID_ARGUMENT (empty task
+ * id, bad fingerprint, negative timeout). */
 DISCO_API disco_client* disco_client_create(const char* task_id, const char* model_fingerprint,
                                             const char* client_id, const char* join_token,
-                                            double hello_timeout_ms);
+                                            double hello_timeout_ms, double keepalive_ms);
 DISCO_API void disco_client_free(disco_client* client);
 /* Inputs; `now_ms` is the host clock (performance.now()). Drain next_action after each. */
 DISCO_API void disco_client_on_connected(disco_client* client, double now_ms);

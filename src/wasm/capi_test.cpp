@@ -339,14 +339,16 @@ disco::proto::Message sent(disco_client* client) {
 }
 
 TEST(Capi, ClientRejectsBadConfig) {
-  EXPECT_EQ(disco_client_create("tiny", "xyz", nullptr, nullptr, 0), nullptr);
+  EXPECT_EQ(disco_client_create("tiny", "xyz", nullptr, nullptr, 0, 0), nullptr);
   EXPECT_EQ(disco_last_error_code(), DISCO_INVALID_ARGUMENT);
-  EXPECT_EQ(disco_client_create("", "0123456789abcdef", nullptr, nullptr, 0), nullptr);
-  EXPECT_EQ(disco_client_create("tiny", "0123456789abcdef", nullptr, nullptr, -1), nullptr);
+  EXPECT_EQ(disco_client_create("", "0123456789abcdef", nullptr, nullptr, 0, 0), nullptr);
+  EXPECT_EQ(disco_client_create("tiny", "0123456789abcdef", nullptr, nullptr, -1, 0), nullptr);
+  EXPECT_EQ(disco_client_create("tiny", "0123456789abcdef", nullptr, nullptr, 0, -5), nullptr);
+  EXPECT_EQ(disco_last_error_code(), DISCO_INVALID_ARGUMENT);
 }
 
 TEST(Capi, ClientFailsOnGarbage) {
-  disco_client* client = disco_client_create("tiny", "0123456789abcdef", nullptr, nullptr, 1000);
+  disco_client* client = disco_client_create("tiny", "0123456789abcdef", nullptr, nullptr, 1000, 0);
   ASSERT_NE(client, nullptr) << disco_last_error();
   EXPECT_TRUE(std::isnan(disco_client_deadline(client)));
   disco_client_on_connected(client, 100);
@@ -371,7 +373,7 @@ TEST(Capi, ClientSessionUpToTheContribution) {
   disco_dataset* data = csv_dataset(task, tiny_csv(20));
   disco_trainer* trainer = disco_trainer_create(model, 1, 4);
   const std::string fingerprint = disco_model_fingerprint(model);
-  disco_client* client = disco_client_create("tiny", fingerprint.c_str(), nullptr, nullptr, 0);
+  disco_client* client = disco_client_create("tiny", fingerprint.c_str(), nullptr, nullptr, 0, 0);
   ASSERT_NE(client, nullptr) << disco_last_error();
 
   disco_client_on_connected(client, 0);
@@ -713,7 +715,7 @@ TEST(CapiData, SafetensorsMetadata) {
 }
 
 TEST(CapiData, ClientStatusNamesTheServersRefusal) {
-  disco_client* client = disco_client_create("tiny", "0123456789abcdef", nullptr, "bad", 0);
+  disco_client* client = disco_client_create("tiny", "0123456789abcdef", nullptr, "bad", 0, 0);
   ASSERT_NE(client, nullptr) << disco_last_error();
   disco_client_on_connected(client, 0);
   while (disco_client_next_action(client) != DISCO_ACTION_NONE) {

@@ -501,6 +501,9 @@ export interface ClientOptions {
   clientId?: string; // to rejoin as an earlier client
   joinToken?: string;
   helloTimeoutMs?: number; // 0 = none
+  /** Once joined: Ping after this long without a server message, give up (Unavailable) after
+   *  twice this long; 0 = off (proto::ClientConfig::keepalive). */
+  keepaliveMs?: number;
 }
 
 /**
@@ -513,7 +516,7 @@ export class FederatedClient extends Handle {
     const h = disco.withString(o.taskId, (task) =>
       disco.withString(o.modelFingerprint, (fp) =>
         disco.withString(o.clientId ?? null, (id) =>
-          disco.withString(o.joinToken ?? null, (token) => disco.call('client_create', task, fp, id, token, o.helloTimeoutMs ?? 0)),
+          disco.withString(o.joinToken ?? null, (token) => disco.call('client_create', task, fp, id, token, o.helloTimeoutMs ?? 0, o.keepaliveMs ?? 0)),
         ),
       ),
     );

@@ -40,10 +40,10 @@ function csv(n: number): ArrayBuffer {
   return new TextEncoder().encode(text).buffer as ArrayBuffer;
 }
 
-const FAST = { backoffMs: 5, maxBackoffMs: 20, sliceMs: 5, progressMs: 0 };
+const FAST = { backoffMs: 5, maxBackoffMs: 20, sliceMs: 5, progressMs: 0, keepaliveMs: 0 };
 
-async function setup(connect: Connect) {
-  const rec = recorder(disco, connect, { sessionPolicy: FAST });
+async function setup(connect: Connect, policy: Partial<typeof FAST> = {}) {
+  const rec = recorder(disco, connect, { sessionPolicy: { ...FAST, ...policy } });
   const { host, ask } = hostWithAsk(rec);
   await ask({ type: 'init' });
   const loaded = await ask<TaskLoaded>({ type: 'loadTask', task: TASK });
@@ -52,7 +52,7 @@ async function setup(connect: Connect) {
 }
 
 /** A sync server for `nRounds` rounds with one client, global = previous global + mean delta. */
-function roundServer(fingerprint: () => string, nParams: () => number, opts: { nRounds: number; dropInRound?: number }) {
+function roundServer(fingerprint: () => string, nParams: () => number, opts: { nRounds: number; dropInRound?: number; silentFirst?: boolean }) {
   let global: Float32Array | null = null;
   let round = 0;
   let dropped = false;
@@ -69,6 +69,8 @@ function roundServer(fingerprint: () => string, nParams: () => number, opts: { n
         global ??= new Float32Array(nParams()).fill(0.01);
         side.send(message(Msg.Welcome, { client_id: id, round, model_fingerprint: fingerprint(), n_params: nParams(), min_participants: 1, n_rounds: opts.nRounds }));
         side.send(message(Msg.Waiting, { n_connected: 1, n_required: 2 }));
+        // silentFirst: the first connection goes quiet (answers nothing, not even Pings).
+        if (opts.silentFirst && ids.length === 1) return;
         if (round === 0) setTimeout(() => start(side), 20);
         else {
           round -= 1; // the abandoned round restarts
@@ -149,6 +151,21 @@ describe('federated training', () => {
     const c1 = server.connections[0]!.received.find((m) => m.type === Msg.Contribution)!;
     const c2 = server.connections[1]!.received.find((m) => m.type === Msg.Contribution)!;
     expect((c2.body['update'] as { data: Uint8Array }).data).toEqual((c1.body['update'] as { data: Uint8Array }).data);
+  }, 30_000);
+
+  it('pings a quiet server and reconnects when nothing comes back (keepalive)', async () => {
+    let fp = '';
+    let n = 0;
+    const server = roundServer(() => fp, () => n, { nRounds: 2, silentFirst: true });
+    const { rec, ask, loaded } = await setup(server.connect, { keepaliveMs: 40 });
+    fp = loaded.fingerprint;
+    n = loaded.nWeights;
+    const result = await ask<TrainResult>({ type: 'train', mode: { kind: 'federated', url: 'ws://test/ws/tiny' } });
+    expect(result).toEqual({ stopped: false, rounds: 2 });
+    expect(server.connections).toHaveLength(2);
+    expect(server.ids).toEqual(['', 'client-1']); // the same client id rejoined
+    expect(server.connections[0]!.received.some((m) => m.type === Msg.Ping)).toBe(true);
+    expect(rec.events('status').some((s) => s.phase === 'reconnecting' && /no message from the server for 80 ms/.test(s.message))).toBe(true);
   }, 30_000);
 
   it('reports a refusal and does not retry it', async () => {

@@ -12,7 +12,9 @@
 //   - round r's seed is task seed + r, the trainer's seed is task seed + 1, as natively;
 //   - after the first ServerWelcome a dropped connection is retried with exponential backoff
 //     (500 ms doubling to 10 s, 5 attempts in a row) under the same client id; a refusal is final
-//     except Unavailable while rejoining; nothing is retried before the first welcome.
+//     except Unavailable while rejoining; nothing is retried before the first welcome;
+//   - a browser cannot see WebSocket pings, so the machine's keepalive (keepaliveMs) pings a quiet
+//     server and, when nothing comes back, the connection counts as dropped (and is retried).
 // The driver decides nothing about the protocol: phases, rounds and errors are the machine's.
 import { type ClientStatus, type Dataset, type Disco, FederatedClient, LocalRound, type Model, type Task, type Trainer } from '@wasm/disco';
 import type { EngineEvent, Phase, TrainResult } from './protocol';
@@ -41,6 +43,10 @@ export interface SessionPolicy {
   maxBackoffMs: number;
   helloTimeoutMs: number;
   connectTimeoutMs: number;
+  /** The machine's keepalive: a browser cannot see WebSocket pings, so after this long without a
+   *  server message the client pings, and after twice this long it treats the connection as
+   *  lost and reconnects. */
+  keepaliveMs: number;
   /** Longest stretch of training between two yields to the event loop. */
   sliceMs: number;
   /** Least time between two progress events. */
@@ -52,6 +58,7 @@ export const NATIVE_POLICY: SessionPolicy = {
   maxBackoffMs: 10_000,
   helloTimeoutMs: 30_000,
   connectTimeoutMs: 10_000,
+  keepaliveMs: 15_000,
   sliceMs: 50,
   progressMs: 250,
 };
@@ -218,6 +225,7 @@ export class FederatedDriver {
           clientId: rejoining ? this.clientId : o.clientId,
           joinToken: o.joinToken,
           helloTimeoutMs: this.policy.helloTimeoutMs,
+          keepaliveMs: this.policy.keepaliveMs,
         });
       } catch (e) {
         this.fatal = messageOf(e);
@@ -232,6 +240,7 @@ export class FederatedDriver {
       let welcomed = false;
       let finished: Outcome['finished'] = null;
       let timer: ReturnType<typeof setTimeout> | null = null;
+      let inTimeout = false; // the machine is handling its own deadline (no server input)
       let flushTimer: ReturnType<typeof setInterval> | null = null;
       const clearTimers = () => {
         if (timer !== null) clearTimeout(timer);
@@ -262,8 +271,10 @@ export class FederatedDriver {
           () => {
             timer = null;
             if (ended) return;
+            inTimeout = true;
             machine.onTimeout(this.clock());
             pump();
+            inTimeout = false;
           },
           Math.max(0, deadline - this.clock()),
         );
@@ -310,6 +321,8 @@ export class FederatedDriver {
         if (status.phase === 'Finished' && finished) return end('finished');
         if (status.phase === 'Failed') {
           const error = status.last_error;
+          // A joined connection the keepalive found silent is lost, not refused: reconnect.
+          if (inTimeout && welcomed) return end('broken', `${o.url}: ${error?.message ?? 'the server went silent'}`);
           return end('failed', `${o.url}: ${error?.message ?? 'the session failed without a reason'}`, error?.protocol_code ?? null);
         }
         if (wasTraining && status.phase === 'AwaitingResult' && conn !== null && conn.bufferedAmount() > 0) {
