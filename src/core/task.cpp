@@ -30,7 +30,7 @@ Result<void> parse_federation(const Json& doc, Task& task) {
   DISCO_TRY(reject_unknown_fields(
       fed, path,
       {"scheme", "min_participants", "fraction", "round_timeout_s", "aggregation", "buffer_size",
-       "staleness", "server_optimizer", "proximal_mu"}));
+       "staleness", "server_optimizer", "proximal_mu", "summation"}));
   FederationSettings f;
   DISCO_ASSIGN_OR_RETURN(scheme, get_string_or(fed, "scheme", path, "local"));
   if (scheme != "local" && scheme != "federated" && scheme != "decentralized")
@@ -71,6 +71,11 @@ Result<void> parse_federation(const Json& doc, Task& task) {
   if (!(mu >= 0.0) || !std::isfinite(mu))
     return field_error(path, "proximal_mu", "must be a finite number >= 0, got " + number_text(mu));
   f.proximal_mu = mu;
+  DISCO_ASSIGN_OR_RETURN(summation, get_string_or(fed, "summation", path, "float64"));
+  if (summation != "float64" && summation != "fixed_point")
+    return field_error(path, "summation",
+                       "must be \"float64\" or \"fixed_point\", got \"" + summation + "\"");
+  f.summation = summation;
   task.federation = std::move(f);
   return {};
 }

@@ -56,6 +56,10 @@ struct FederationSettings {
   StalenessPolicy staleness;         // async; JSON "staleness"
   ServerOptimizerConfig server_optimizer;  // JSON "server_optimizer"
   double proximal_mu = 0;                  // client-side FedProx term, >= 0
+  // How the server sums weighted updates: "float64" (fast; deterministic per arrival order) or
+  // "fixed_point" (exact integer sums on a 2^-32 grid: the same global model whatever order the
+  // updates arrive in, at about a fifth of the speed; MeanAggregator).
+  std::string summation = "float64";
 };
 
 struct Task {

@@ -72,7 +72,8 @@ TEST(Task, ParsesFederationSettings) {
   t["federation"] = Json::parse(R"({"scheme": "federated", "min_participants": 3,
       "fraction": 0.5, "round_timeout_s": 30, "aggregation": "async", "buffer_size": 4,
       "staleness": {"policy": "hinge", "max_staleness": 3},
-      "server_optimizer": {"type": "fedadam", "lr": 0.1}, "proximal_mu": 0.01})");
+      "server_optimizer": {"type": "fedadam", "lr": 0.1}, "proximal_mu": 0.01,
+      "summation": "fixed_point"})");
   Result<Task> r = parse_task(t);
   ASSERT_TRUE(r.has_value()) << r.error().message;
   const FederationSettings& f = r->federation;
@@ -87,6 +88,7 @@ TEST(Task, ParsesFederationSettings) {
   EXPECT_EQ(f.server_optimizer.type, ServerOptimizerType::FedAdam);
   EXPECT_DOUBLE_EQ(f.server_optimizer.lr, 0.1);
   EXPECT_DOUBLE_EQ(f.proximal_mu, 0.01);
+  EXPECT_EQ(f.summation, "fixed_point");
   EXPECT_EQ(r->n_rounds(), 3);
 }
 
@@ -104,6 +106,7 @@ TEST(Task, DefaultsFederationSettings) {
   EXPECT_EQ(f.buffer_size, 0);
   EXPECT_EQ(f.server_optimizer.type, ServerOptimizerType::FedAvg);
   EXPECT_DOUBLE_EQ(f.proximal_mu, 0.0);
+  EXPECT_EQ(f.summation, "float64");
   EXPECT_EQ(r->n_rounds(), r->training.epochs);
 }
 
@@ -120,6 +123,8 @@ TEST(Task, RejectsBadFederationFieldsByName) {
   EXPECT_EQ(with("aggregation", "fedbuff"),
             "federation.aggregation: must be \"sync\" or \"async\", got \"fedbuff\"");
   EXPECT_EQ(with("buffer_size", -2), "federation.buffer_size: must be >= 0, got -2");
+  EXPECT_EQ(with("summation", "exact"),
+            "federation.summation: must be \"float64\" or \"fixed_point\", got \"exact\"");
   EXPECT_EQ(with("proximal_mu", -0.5),
             "federation.proximal_mu: must be a finite number >= 0, got -0.5");
   EXPECT_EQ(with("min_participants", 0),

@@ -46,7 +46,7 @@ TEST(ServerConfigForTask, MapsTheFederationSettings) {
   core::Task task = penguins_task(R"({"scheme": "federated", "min_participants": 3,
       "fraction": 0.5, "round_timeout_s": 2.5, "aggregation": "async", "buffer_size": 2,
       "staleness": {"policy": "constant", "max_staleness": 4},
-      "server_optimizer": {"type": "fedavgm", "lr": 0.5}})");
+      "server_optimizer": {"type": "fedavgm", "lr": 0.5}, "summation": "fixed_point"})");
   Result<ServerConfig> config = server_config_for_task(task, kFp, {1.0f, 2.0f});
   ASSERT_TRUE(config.has_value()) << config.error().message;
   EXPECT_EQ(config->task_id, task.id);
@@ -61,8 +61,26 @@ TEST(ServerConfigForTask, MapsTheFederationSettings) {
   EXPECT_EQ(config->staleness.kind, core::StalenessPolicyKind::Constant);
   EXPECT_EQ(config->staleness.max_staleness, std::optional<int64_t>(4));
   EXPECT_EQ(config->server_optimizer.type, core::ServerOptimizerType::FedAvgM);
+  EXPECT_EQ(config->summation, core::Summation::FixedPoint);
   EXPECT_FALSE(config->join_token.has_value());
   EXPECT_EQ(config->completed_rounds, 0u);
+}
+
+// The server sums with the configured arithmetic: an update below the fixed-point grid (2^-32)
+// vanishes there and survives in float64.
+TEST(ServerConfigForTask, SummationReachesTheAggregator) {
+  for (core::Summation summation : {core::Summation::Float64, core::Summation::FixedPoint}) {
+    ServerConfig config = server_config(1, 1);
+    config.summation = summation;
+    config.initial_weights = {0.0f, 0.0f, 0.0f};  // 0 + 1e-11 is representable in float
+    const std::vector<float> before = config.initial_weights;
+    World world(std::move(config));
+    world.add(1e-11f, 1);
+    world.pump();
+    ASSERT_TRUE(world.server_finished.has_value());
+    const bool moved = *world.server_finished != before;
+    EXPECT_EQ(moved, summation == core::Summation::Float64);
+  }
 }
 
 TEST(ServerConfigForTask, RefusesWhatTheServerCannotRun) {

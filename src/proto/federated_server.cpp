@@ -165,6 +165,8 @@ Result<ServerConfig> server_config_for_task(const core::Task& task, std::string 
   config.buffer_size = static_cast<uint32_t>(f.buffer_size);
   config.staleness = f.staleness;
   config.server_optimizer = f.server_optimizer;
+  config.summation =
+      f.summation == "fixed_point" ? core::Summation::FixedPoint : core::Summation::Float64;
   Result<void> valid = validate(config);
   if (!valid) return valid.error();
   return config;
@@ -174,7 +176,7 @@ FederatedServer::FederatedServer(ServerConfig config)
     : config_(std::move(config)),
       global_(config_.initial_weights),
       optimizer_(core::make_server_optimizer(config_.server_optimizer, global_.size())),
-      aggregator_(global_.size()) {
+      aggregator_(global_.size(), core::MeanAggregatorOptions{config_.summation}) {
   DISCO_CHECK(validate(config_).has_value(), "FederatedServer: invalid ServerConfig");
   limits_.max_message_bytes = config_.max_message_bytes;
   status_.n_rounds_completed = config_.completed_rounds;

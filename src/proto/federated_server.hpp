@@ -86,6 +86,9 @@ struct ServerConfig {
   uint32_t buffer_size = 0;
   core::StalenessPolicy staleness;               // async
   core::ServerOptimizerConfig server_optimizer;  // default: FedAvg, lr 1
+  // Float64 (arrival-order deterministic) or FixedPoint (order independent); task
+  // federation.summation.
+  core::Summation summation = core::Summation::Float64;
   // When set, a ClientHello must carry exactly this token (compared in constant time).
   std::optional<std::string> join_token;
   // Resume after a restart: rounds already aggregated (< n_rounds) and the client ids issued
