@@ -109,7 +109,7 @@ Result<void> parse_data(const Json& doc, Task& task) {
     const std::string tp = "data.tabular";
     DISCO_TRY(reject_unknown_fields(t, tp,
                                     {"input_columns", "categorical_columns", "output_columns",
-                                     "standardize", "missing_values"}));
+                                     "standardize", "missing_values", "categories"}));
     TabularConfig& cfg = task.data.tabular;
     DISCO_ASSIGN_OR_RETURN(in, get_string_list(t, "input_columns", tp, true));
     DISCO_ASSIGN_OR_RETURN(cat, get_string_list(t, "categorical_columns", tp, false));
@@ -123,6 +123,20 @@ Result<void> parse_data(const Json& doc, Task& task) {
     for (const std::string& c : cat)
       if (std::find(in.begin(), in.end(), c) == in.end())
         return field_error(tp, "categorical_columns", "'" + c + "' is not an input column");
+    if (t.contains("categories")) {
+      const Json& declared = t["categories"];
+      const std::string cp = tp + ".categories";
+      if (!declared.is_object())
+        return field_error(tp, "categories",
+                           "must be an object mapping categorical columns to their values");
+      for (const auto& [column, values] : declared.items()) {
+        if (std::find(cat.begin(), cat.end(), column) == cat.end())
+          return field_error(cp, column, "is not a categorical column");
+        DISCO_ASSIGN_OR_RETURN(list, get_string_list(declared, column, cp, true));
+        if (list.empty()) return field_error(cp, column, "must list at least one category");
+        cfg.categories[column] = list;
+      }
+    }
     cfg.input_columns = in;
     cfg.categorical_columns = cat;
     cfg.output_columns = out;

@@ -35,6 +35,9 @@ TEST(Task, ParsesTheBuiltInTasks) {
   Result<Task> p = parse_task(builtin("penguins"));
   ASSERT_TRUE(p.has_value()) << p.error().message;
   EXPECT_EQ(p->data.tabular.categorical_columns, (std::vector<std::string>{"island", "sex"}));
+  EXPECT_EQ(p->data.tabular.categories.at("island"),
+            (std::vector<std::string>{"Biscoe", "Dream", "Torgersen"}));
+  EXPECT_EQ(p->data.tabular.categories.at("sex"), (std::vector<std::string>{"female", "male"}));
 }
 
 TEST(Task, RejectsBadFieldsByName) {
@@ -60,6 +63,12 @@ TEST(Task, RejectsBadFieldsByName) {
   t = builtin("penguins");
   t["data"]["tabular"]["categorical_columns"] = {"color"};
   EXPECT_EQ(error_of(t), "data.tabular.categorical_columns: 'color' is not an input column");
+  t = builtin("penguins");
+  t["data"]["tabular"]["categories"]["year"] = {"2007"};
+  EXPECT_EQ(error_of(t), "data.tabular.categories.year: is not a categorical column");
+  t = builtin("penguins");
+  t["data"]["tabular"]["categories"]["sex"] = Json::array();
+  EXPECT_EQ(error_of(t), "data.tabular.categories.sex: must list at least one category");
   t = builtin("fashion-mnist");
   t["model"]["layers"][0]["filters"] = "eight";
   EXPECT_NE(error_of(t).find("model.layers[0].filters: must be an integer"), std::string::npos);

@@ -51,6 +51,10 @@ Result<void> check_config(const TabularConfig& c) {
     if (!contains(c.input_columns, name))
       return make_error(Errc::InvalidArgument,
                         "categorical column " + in_quotes(name) + " is not an input column");
+  for (const auto& [name, categories] : c.categories)
+    if (!contains(c.categorical_columns, name))
+      return make_error(Errc::InvalidArgument, "declared categories for " + in_quotes(name) +
+                                                   ", which is not a categorical column");
   return {};
 }
 
@@ -113,12 +117,32 @@ Result<TabularFeature> fit_categorical(const CsvTable& table, std::size_t col,
     }
     ++counts[std::string(trim(cell))];
   }
-  if (counts.empty())
-    return line_error(Errc::InvalidArgument, source, 0,
-                      "column " + in_quotes(name) + " has no values");
   TabularFeature f;
   f.name = name;
   f.categorical = true;
+  const auto declared = config.categories.find(name);
+  if (declared != config.categories.end()) {
+    // The declared layout; values outside it are unknown categories (apply_tabular decides).
+    f.categories = declared->second;
+    std::sort(f.categories.begin(), f.categories.end());
+    f.categories.erase(std::unique(f.categories.begin(), f.categories.end()), f.categories.end());
+    if (f.categories.empty())
+      return line_error(Errc::InvalidArgument, source, 0,
+                        "column " + in_quotes(name) + " has no declared categories");
+    f.mode = f.categories.front();
+    int64_t best = 0;
+    for (const std::string& category : f.categories) {
+      const auto it = counts.find(category);
+      if (it != counts.end() && it->second > best) {
+        best = it->second;
+        f.mode = category;
+      }
+    }
+    return f;
+  }
+  if (counts.empty())
+    return line_error(Errc::InvalidArgument, source, 0,
+                      "column " + in_quotes(name) + " has no values");
   int64_t best = 0;
   for (const auto& [category, n] : counts) {
     f.categories.push_back(category);

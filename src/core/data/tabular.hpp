@@ -15,6 +15,7 @@
 // UnknownCategories::Zeros encodes them as an all-zeros block.
 #pragma once
 
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -41,6 +42,12 @@ struct TabularConfig {
   bool standardize = true;  // z-score numeric inputs with the fitted mean / std
   UnknownCategories unknown_categories = UnknownCategories::Reject;
   std::vector<std::string> missing_markers = {"", "NA", "?"};
+  // Declared categories of some categorical columns (the task's data.tabular.categories): such a
+  // column gets exactly these one-hot features, in sorted order, whatever the fit table holds,
+  // so participants of a federated task agree on the model's input layout even when one of
+  // them lacks a category. Its mode is the most frequent declared category of the table (the
+  // first declared one when the table has none).
+  std::map<std::string, std::vector<std::string>> categories;
 };
 
 // One input column after fitting.

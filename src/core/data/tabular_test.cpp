@@ -139,6 +139,35 @@ TEST(Tabular, UnknownCategoryIsAnErrorOrAllZeros) {
   EXPECT_EQ((*x)[2], 0.0f);
 }
 
+// Declared categories fix the one-hot layout: a participant whose data lacks one (or has only
+// one) still encodes into the task's input width, in the same order.
+TEST(Tabular, DeclaredCategoriesFixTheLayout) {
+  TabularConfig c = config();
+  c.categories["city"] = {"Zurich", "Bern", "Geneva", "Bern"};
+  auto t =
+      fit_tabular(table("age,city,label\n10,Geneva,yes\n20,Geneva,no\n30,NA,no\n"), c, "t.csv");
+  ASSERT_TRUE(t.has_value()) << t.error().to_string();
+  EXPECT_EQ(t->features[1].categories, (std::vector<std::string>{"Bern", "Geneva", "Zurich"}));
+  EXPECT_EQ(t->features[1].mode, "Geneva");  // the most frequent declared one in this table
+  EXPECT_EQ(t->n_features(), 4);
+  auto d = apply_tabular(table("age,city,label\n10,Zurich,yes\n20,NA,no\n"), *t, "u.csv");
+  ASSERT_TRUE(d.has_value()) << d.error().to_string();
+  EXPECT_EQ(d->x[1], 0.0f);
+  EXPECT_EQ(d->x[3], 1.0f);  // Zurich: the third one-hot feature, though the fit table had none
+  EXPECT_EQ(d->x[6], 1.0f);  // missing: the mode, Geneva
+  // A value outside the declared list is an unknown category, already when fitting.
+  auto bad = fit_tabular(table("age,city,label\n10,Basel,yes\n"), c, "v.csv");
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_EQ(bad.error().message, "v.csv:2: column 'city': unknown category 'Basel'");
+  // Only categorical columns may declare categories.
+  TabularConfig wrong = config();
+  wrong.categories["age"] = {"1"};
+  auto refused = fit_tabular(table(kTrain), wrong, "t.csv");
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_NE(refused.error().message.find("'age', which is not a categorical column"),
+            std::string::npos);
+}
+
 TEST(Tabular, RejectsBadConfigAndMissingColumns) {
   TabularConfig c = config();
   c.output_columns = {"label", "score"};
