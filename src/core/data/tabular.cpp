@@ -120,8 +120,7 @@ Result<TabularFeature> fit_categorical(const CsvTable& table, std::size_t col,
   TabularFeature f;
   f.name = name;
   f.categorical = true;
-  const auto declared = config.categories.find(name);
-  if (declared != config.categories.end()) {
+  if (const auto declared = config.categories.find(name); declared != config.categories.end()) {
     // The declared layout; values outside it are unknown categories (apply_tabular decides).
     f.categories = declared->second;
     std::sort(f.categories.begin(), f.categories.end());
@@ -129,25 +128,20 @@ Result<TabularFeature> fit_categorical(const CsvTable& table, std::size_t col,
     if (f.categories.empty())
       return line_error(Errc::InvalidArgument, source, 0,
                         "column " + in_quotes(name) + " has no declared categories");
-    f.mode = f.categories.front();
-    int64_t best = 0;
-    for (const std::string& category : f.categories) {
-      const auto it = counts.find(category);
-      if (it != counts.end() && it->second > best) {
-        best = it->second;
-        f.mode = category;
-      }
-    }
-    return f;
+  } else {
+    if (counts.empty())
+      return line_error(Errc::InvalidArgument, source, 0,
+                        "column " + in_quotes(name) + " has no values");
+    for (const auto& entry : counts) f.categories.push_back(entry.first);
   }
-  if (counts.empty())
-    return line_error(Errc::InvalidArgument, source, 0,
-                      "column " + in_quotes(name) + " has no values");
+  // The mode: the most frequent category of the table (ties: the smallest, as categories are
+  // sorted); the first category when the table holds none of them (declared categories only).
+  f.mode = f.categories.front();
   int64_t best = 0;
-  for (const auto& [category, n] : counts) {
-    f.categories.push_back(category);
-    if (n > best) {
-      best = n;
+  for (const std::string& category : f.categories) {
+    const auto it = counts.find(category);
+    if (it != counts.end() && it->second > best) {
+      best = it->second;
       f.mode = category;
     }
   }
