@@ -254,6 +254,7 @@ void FederatedClient::on_message(std::span<const std::byte> bytes, Time now) {
       if (result.round != status_.round) break;
       ++status_.n_rounds_completed;
       status_.last_round_metrics = result.metrics;
+      status_.last_round_participants = result.n_participants;
       status_.phase = ClientPhase::Waiting;
       break;
     }

@@ -62,6 +62,7 @@ struct ClientStatus {
   std::string client_id;            // from ServerWelcome
   uint64_t n_params = 0;            // from ServerWelcome
   std::optional<TrainMetrics> last_round_metrics;  // from the last RoundResult
+  uint32_t last_round_participants = 0;            // from the last RoundResult
   std::optional<Error> last_error;                 // the last error received or detected
   // The protocol code of last_error: the ErrorMessage's code, received or sent.
   std::optional<ErrorCode> last_error_code;

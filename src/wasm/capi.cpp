@@ -170,8 +170,6 @@ struct disco_client {
   std::vector<uint8_t> bytes;  // Send bytes or Close reason
   uint64_t round = 0;
   std::vector<float> weights;  // TrainLocal / Finished weights
-  // n_participants of the last RoundResult received (the machine's status does not keep it).
-  uint32_t last_round_participants = 0;
 };
 
 namespace {
@@ -347,29 +345,9 @@ disco_dataset* disco_dataset_from_idx(const disco_task* task, const uint8_t* ima
 
 disco_dataset* disco_dataset_from_csv(const disco_task* task, const uint8_t* csv, size_t csv_size,
                                       const uint8_t* transform_json, size_t transform_size) {
-  const disco::core::Task& t = task->task;
-  if (t.data.type != disco::core::DataType::Tabular) {
-    fail(Errc::InvalidArgument, "task '" + t.id + "' is not a tabular task");
-    return nullptr;
-  }
-  auto table = disco::core::parse_csv(text_of(csv, csv_size), "csv");
-  if (!table) {
-    fail(table.error());
-    return nullptr;
-  }
-  auto transform = transform_json ? disco::core::tabular_transform_from_json(
-                                        text_of(transform_json, transform_size), "transform")
-                                  : disco::core::fit_tabular(*table, t.data.tabular, "csv");
-  if (!transform) {
-    fail(transform.error());
-    return nullptr;
-  }
-  auto data = disco::core::apply_tabular(*table, *transform, "csv");
-  if (!data) {
-    fail(data.error());
-    return nullptr;
-  }
-  return dataset_for(t.make_model(), std::move(data).value(), std::move(transform).value(), "csv");
+  // A labelled table under the task's own column names.
+  return disco_dataset_from_table(task, "csv", csv, csv_size, nullptr, 0, transform_json,
+                                  transform_size, DISCO_LABELS_REQUIRED);
 }
 
 disco_dataset* disco_dataset_from_floats(const disco_model* model, uint32_t n_samples,
@@ -677,15 +655,6 @@ void disco_client_on_connected(disco_client* client, double now_ms) {
 
 void disco_client_on_message(disco_client* client, const uint8_t* bytes, size_t size,
                              double now_ms) {
-  // The machine decodes (and judges) every message itself; this peek only keeps a RoundResult's
-  // participant count for the host's display. RoundResults are small, so large messages
-  // (weights) are not decoded twice; messages that do not decode are left to the machine.
-  constexpr size_t kPeekBytes = 4096;
-  if (size <= kPeekBytes) {
-    auto message = disco::proto::decode(bytes_of(bytes, size));
-    const auto* result = message ? std::get_if<disco::proto::RoundResult>(&*message) : nullptr;
-    if (result) client->last_round_participants = result->n_participants;
-  }
   client->machine->on_message(bytes_of(bytes, size), time_of(now_ms));
 }
 
@@ -770,7 +739,7 @@ disco_buffer* disco_client_status_json(const disco_client* client) {
             {"client_id", s.client_id},
             {"n_params", s.n_params},
             {"last_round_metrics", metrics},
-            {"last_round_participants", client->last_round_participants},
+            {"last_round_participants", s.last_round_participants},
             {"last_error", error}};
   return buffer_of(dump(j));
 }

@@ -250,9 +250,11 @@ async function main() {
     native.stderr.on('data', (d) => { nativeOut += d; });
     const nativeDone = new Promise((res) => native.on('exit', (code) => res(code)));
 
-    await waitForStatus(pages[1], /Round 2/i, TRAIN_TIMEOUT_MS).catch(() => {});
     await shot(pages[1], '3-training');
-    for (const page of pages) await waitForStatus(page, /Training finished/, TRAIN_TIMEOUT_MS);
+    for (const page of pages) {
+      await waitForStatus(page, /Training finished/, TRAIN_TIMEOUT_MS);
+      await waitForStatus(page, /Round 3 \/ 3/, 30_000); // the round display reached the last round
+    }
     const code = await Promise.race([nativeDone, new Promise((r) => setTimeout(() => r('timeout'), 60_000).unref())]);
     check(code === 0, `native client ended with ${code}:\n${nativeOut}`);
     native = null;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The server's HTTP API (docs/server.md), same origin as the app.
 import type { TaskJson } from '../engine/protocol';
+import { messageOf } from '../engine/runtime';
 import { ApiError, parseApiError } from './errors';
 
 export interface RoundStatus {
@@ -25,7 +26,7 @@ async function request(path: string, init?: RequestInit): Promise<Response> {
   try {
     res = await fetch(path, init);
   } catch (e) {
-    throw new ApiError(0, `The server is unreachable (${e instanceof Error ? e.message : String(e)})`);
+    throw new ApiError(0, `The server is unreachable (${messageOf(e)})`);
   }
   if (!res.ok) {
     const info = parseApiError(res.status, await res.text().catch(() => ''));

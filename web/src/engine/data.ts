@@ -6,6 +6,12 @@ import { Dataset, type Disco, ImageBuilder, Labels, type LabelMode, type Task } 
 import type { DataRole, DataSource, DataSummary } from './protocol';
 import { type Clock, monotonic, pause } from './runtime';
 
+/** Inference batches (evaluation, prediction): the task's batch size, at least 256 (as
+ *  `disco evaluate`). */
+export function evalBatchSize(task: Task): number {
+  return Math.max(task.info.training.batch_size, 256);
+}
+
 /** A connected data set and what the worker keeps about it. */
 export interface Connected {
   dataset: Dataset;

@@ -17,6 +17,7 @@
 //     server and, when nothing comes back, the connection counts as dropped (and is retried).
 // The driver decides nothing about the protocol: phases, rounds and errors are the machine's.
 import { type ClientStatus, type Dataset, type Disco, FederatedClient, LocalRound, type Model, type Task, type Trainer } from '@wasm/disco';
+import { evalBatchSize } from './data';
 import type { EngineEvent, Phase, TrainResult } from './protocol';
 import { type Clock, messageOf, monotonic, pause, runSliced, Throttle } from './runtime';
 
@@ -458,7 +459,7 @@ export class FederatedDriver {
     if (o.validation && this.job === null) {
       try {
         o.model.setWeights(weights);
-        const ev = o.trainer.evaluate(o.validation, Math.max(o.task.info.training.batch_size, 256));
+        const ev = o.trainer.evaluate(o.validation, evalBatchSize(o.task));
         valLoss = ev.loss;
         valAccuracy = ev.n_classes > 0 ? ev.accuracy : null;
       } catch (e) {

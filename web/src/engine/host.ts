@@ -10,7 +10,7 @@
 // Local training follows `disco train`: the model starts from Rng(task seed), the validation rows
 // are split off with the task seed (stratified), the trainer's seed is task seed + 1.
 import { type Dataset, type Disco, type Model, type Task, Trainer } from '@wasm/disco';
-import { buildDataset, type Connected } from './data';
+import { buildDataset, type Connected, evalBatchSize } from './data';
 import { type Connect, FederatedDriver, type SessionPolicy } from './federated';
 import { chooseThreads } from './load';
 import type {
@@ -328,9 +328,8 @@ export class EngineHost {
     return this.trainer;
   }
 
-  /** Inference batches: the task's batch size, at least 256 (as `disco evaluate`). */
   private evalBatch(): number {
-    return Math.max(this.need(this.task, 'no task loaded').info.training.batch_size, 256);
+    return evalBatchSize(this.need(this.task, 'no task loaded'));
   }
 
   private loaded(): TaskLoaded {

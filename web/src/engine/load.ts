@@ -7,6 +7,7 @@
 // hangs the page, so the count never exceeds disco_max_threads(). wasm/single/disco.mjs (preset
 // wasm-single) is built without pthreads for pages that are not isolated: one thread.
 import { Disco, type DiscoFactory } from '@wasm/disco';
+import { messageOf } from './runtime';
 
 /** Where the page serves the multi-threaded module (web/public/wasm/ in the build). */
 export const DEFAULT_MODULE_URL = '/wasm/disco.mjs';
@@ -37,7 +38,7 @@ export async function loadDisco(url: string = DEFAULT_MODULE_URL): Promise<Disco
     const imported = (await import(/* @vite-ignore */ url)) as { default: DiscoFactory };
     factory = imported.default;
   } catch (e) {
-    throw new Error(`cannot load the WebAssembly module ${url} (${e instanceof Error ? e.message : String(e)}); build it with tools/build_web.sh`);
+    throw new Error(`cannot load the WebAssembly module ${url} (${messageOf(e)}); build it with tools/build_web.sh`);
   }
   return Disco.load(factory);
 }

@@ -2,6 +2,7 @@
 // A browser WebSocket as the federated driver's Connection: binary frames as ArrayBuffers in and
 // out, one onClose with a readable reason however the socket ends.
 import type { Connect, Connection, ConnectionHandlers } from './federated';
+import { messageOf } from './runtime';
 
 /** Close reasons are limited to 123 bytes by the WebSocket API. */
 function shortReason(reason: string): string {
@@ -21,7 +22,7 @@ export const connectWebSocket: Connect = (url: string, handlers: ConnectionHandl
     ws = new WebSocket(url);
   } catch (e) {
     // A malformed URL throws synchronously; report it like any failed connection.
-    setTimeout(() => finish(e instanceof Error ? e.message : String(e)), 0);
+    setTimeout(() => finish(messageOf(e)), 0);
     return { send() {}, close() {}, bufferedAmount: () => 0 };
   }
   ws.binaryType = 'arraybuffer';

@@ -61,9 +61,8 @@ export function download(name: string, data: BlobPart, type: string): void {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
-export function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
+/** The message of a thrown value (the engine's helper, under the page's name). */
+export { messageOf as errorText } from '../engine/runtime';
 
 /** A labelled form field: label, control, optional hint and an error slot wired with
  *  aria-describedby. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { perLabelAccuracy, predictCsv, testCsv } from './results';
+import { predictCsv, testCsv } from './results';
 
 describe('result exports', () => {
   it('writes test results with a correctness column', () => {
@@ -22,8 +22,5 @@ describe('result exports', () => {
     expect(predictCsv({ labels: ['a'], samples: [{ name: '1', label: null, predicted: 'a', confidence: 1 }] })).toBe(
       'sample,predicted,confidence\r\n1,a,1.0000\r\n',
     );
-  });
-  it('computes per-label accuracy', () => {
-    expect(perLabelAccuracy([[3, 1], [0, 0]])).toEqual([0.75, null]);
   });
 });

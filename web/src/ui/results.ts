@@ -17,10 +17,3 @@ export function predictCsv(r: PredictResult): string {
   );
 }
 
-/** Per-label recall from a confusion matrix (confusion[true][predicted]); null for absent labels. */
-export function perLabelAccuracy(confusion: number[][]): (number | null)[] {
-  return confusion.map((row, i) => {
-    const total = row.reduce((a, b) => a + b, 0);
-    return total === 0 ? null : (row[i] ?? 0) / total;
-  });
-}

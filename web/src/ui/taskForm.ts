@@ -2,6 +2,7 @@
 // The "Create a task" form's values -> a task document (docs/formats.md), with client-side
 // checks of required and numeric fields, model presets, and server error paths -> form controls.
 import type { TaskJson } from '../engine/protocol';
+import { messageOf } from '../engine/runtime';
 
 export type DataType = 'image' | 'tabular' | 'text';
 export type ModelPreset = 'auto' | 'mnist-cnn' | 'tabular-mlp' | 'text-mlp' | 'custom';
@@ -224,7 +225,7 @@ export function buildTask(v: TaskFormValues): { task?: TaskJson; errors: FieldEr
           if (model.optimizer === undefined) model.optimizer = optimizer;
         }
       } catch (e) {
-        err('modelFile', `The model spec is not valid JSON: ${e instanceof Error ? e.message : String(e)}`);
+        err('modelFile', `The model spec is not valid JSON: ${messageOf(e)}`);
       }
     }
   } else {
