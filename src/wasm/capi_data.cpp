@@ -415,40 +415,12 @@ disco_buffer* disco_trainer_classify(disco_trainer* trainer, const disco_dataset
     fail(Errc::InvalidArgument, "classify: the model is a regression model (no classes)");
     return nullptr;
   }
-  const disco::core::Tensor out = tr.predict(data->data.x, batch_size);
-  const int64_t n = out.dim(0);
-  const int64_t per_sample = out.numel() / n;
-  // (n, T, k): per-position outputs (text); classify the last position.
-  const int64_t k = out.rank() >= 3 ? out.dim(out.rank() - 1) : per_sample;
-  const int64_t offset = per_sample - k;
-
-  Json predicted = Json::array(), confidence = Json::array();
-  std::vector<double> p(static_cast<std::size_t>(k));
-  for (int64_t i = 0; i < n; ++i) {
-    const float* row = out.data() + i * per_sample + offset;
-    if (k == 1) {  // one sigmoid unit: class 1 iff p > 0.5
-      const double p1 = row[0];
-      predicted.push_back(p1 > 0.5 ? 1 : 0);
-      confidence.push_back(p1 > 0.5 ? p1 : 1.0 - p1);
-      continue;
-    }
-    double sum = 0, hi = -INFINITY;
-    bool probabilities = true;
-    for (int64_t j = 0; j < k; ++j) {
-      p[j] = row[j];
-      probabilities = probabilities && p[j] >= 0 && p[j] <= 1;
-      sum += p[j];
-      hi = std::max(hi, p[j]);
-    }
-    if (!probabilities || std::fabs(sum - 1.0) > 1e-3) {
-      sum = 0;
-      for (double& v : p) sum += (v = std::exp(v - hi));
-      for (double& v : p) v /= sum;
-    }
-    const auto best = std::max_element(p.begin(), p.end()) - p.begin();
-    predicted.push_back(best);
-    confidence.push_back(p[static_cast<std::size_t>(best)]);
-  }
+  const disco::core::Trainer::Classification c = tr.classify(data->data.x, batch_size);
+  const auto n = static_cast<int64_t>(c.predicted.size());
+  // The class count: the model's outputs per sample (per position for (T, k) outputs); one
+  // sigmoid unit has two classes.
+  const disco::core::Shape& out_shape = m.output_shape();
+  const int64_t k = out_shape.rank() >= 2 ? out_shape.dims().back() : out_shape.numel();
   Json label = nullptr;
   if (data->labelled) {
     label = Json::array();
@@ -461,8 +433,8 @@ disco_buffer* disco_trainer_classify(disco_trainer* trainer, const disco_dataset
     for (int64_t j = 0; j < std::max<int64_t>(k, 2); ++j) classes.push_back(std::to_string(j));
   }
   Json result = {{"classes", classes},
-                 {"predicted", std::move(predicted)},
-                 {"confidence", std::move(confidence)},
+                 {"predicted", c.predicted},
+                 {"confidence", c.confidence},
                  {"label", std::move(label)}};
   return buffer_of(dump(result));
 }

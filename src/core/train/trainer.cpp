@@ -203,6 +203,36 @@ Evaluation Trainer::evaluate(const Dataset& data, int64_t batch_size) {
   return ev;
 }
 
+Trainer::Classification Trainer::classify(const Tensor& x, int64_t batch_size) {
+  const Tensor out = predict(x, batch_size);
+  const int64_t n = out.dim(0);
+  Classification c;
+  if (n == 0) return c;
+  const int64_t per_sample = out.numel() / n;
+  const int64_t k = out.rank() >= 3 ? out.dim(out.rank() - 1) : per_sample;
+  const Activation last = model_->final_activation();
+  const bool probabilities = last == Activation::Softmax || last == Activation::Sigmoid;
+  for (int64_t i = 0; i < n; ++i) {
+    const float* row = out.data() + i * per_sample + (per_sample - k);
+    if (k == 1) {
+      const double p1 = probabilities ? row[0] : 1.0 / (1.0 + std::exp(-double(row[0])));
+      c.predicted.push_back(p1 > 0.5 ? 1 : 0);
+      c.confidence.push_back(p1 > 0.5 ? p1 : 1.0 - p1);
+      continue;
+    }
+    const int64_t best = predicted_class(row, k, 0.0f);
+    double confidence = row[best];
+    if (!probabilities) {  // softmax of the logits, at the winning class
+      double sum = 0;
+      for (int64_t j = 0; j < k; ++j) sum += std::exp(double(row[j]) - double(row[best]));
+      confidence = 1.0 / sum;
+    }
+    c.predicted.push_back(best);
+    c.confidence.push_back(confidence);
+  }
+  return c;
+}
+
 Tensor Trainer::predict(const Tensor& x, int64_t batch_size) {
   int64_t n = x.dim(0);
   Shape out_shape = model_->output_shape();

@@ -96,6 +96,15 @@ class Trainer {
   // Model outputs (n, ...output shape) in inference mode: probabilities when the model ends with
   // softmax/sigmoid.
   Tensor predict(const Tensor& x, int64_t batch_size);
+  // Per sample of x (classification models): the predicted class and its probability. Outputs
+  // of a linear final layer are logits (softmax, or the logistic function for one unit); a single
+  // unit predicts class 1 when its probability exceeds 0.5, as evaluate() counts it. Models with
+  // per-position outputs (n, T, k) are classified at their last position.
+  struct Classification {
+    std::vector<int64_t> predicted;
+    std::vector<double> confidence;
+  };
+  Classification classify(const Tensor& x, int64_t batch_size);
 
   Model& model() { return *model_; }
   const Model& model() const { return *model_; }

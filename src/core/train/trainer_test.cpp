@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+
 #include "runtime/thread_pool.hpp"
 
 namespace disco::core {
@@ -176,6 +179,44 @@ TEST(CheckCompatible, RejectsWrongShapesAndUnknownClasses) {
   d.x = Tensor::zeros({2, 5});
   EXPECT_NE(check_compatible(*m, d, "d.csv").error().message.find("samples have shape (5,)"),
             std::string::npos);
+}
+
+// classify(): probabilities as evaluate() reads them. A single linear unit outputs a logit,
+// classified through the logistic function (class 1 when p > 0.5, i.e. logit > 0), and a
+// softmax model reports the winning class's probability.
+TEST(Trainer, ClassifiesLogitsAndProbabilities) {
+  runtime::ThreadPool pool(1);
+  Result<Model> m = Model::from_spec(Json::parse(R"({"input_shape": [1], "layers": [
+      {"type": "dense", "units": 1}], "loss": "binary_crossentropy",
+      "optimizer": {"type": "sgd", "learning_rate": 0.1}})"));
+  ASSERT_TRUE(m.has_value()) << m.error().message;
+  Model logit = std::move(m).value();
+  ASSERT_EQ(logit.n_weights(), 2);
+  const float wb[2] = {2.0f, -1.0f};  // logit = 2x - 1
+  std::copy(wb, wb + 2, logit.weights().begin());
+  auto trainer = Trainer::create(logit, pool, 0);
+  Tensor x = Tensor::empty({3, 1});
+  x[0] = 0.3f;  // logit -0.4: class 0
+  x[1] = 0.7f;  // logit 0.4: class 1 (a raw 0.5 cut on the logit would say 0)
+  x[2] = 0.5f;  // logit 0: p = 0.5, not above: class 0
+  Trainer::Classification c = (*trainer)->classify(x, 2);
+  EXPECT_EQ(c.predicted, (std::vector<int64_t>{0, 1, 0}));
+  EXPECT_NEAR(c.confidence[0], 1.0 - 1.0 / (1.0 + std::exp(0.4)), 1e-6);
+  EXPECT_NEAR(c.confidence[1], 1.0 / (1.0 + std::exp(-0.4)), 1e-6);
+  EXPECT_NEAR(c.confidence[2], 0.5, 1e-6);
+
+  Model soft = mlp(R"({"type": "sgd", "learning_rate": 0.1})");
+  auto soft_trainer = Trainer::create(soft, pool, 0);
+  Dataset data = blobs(5, 3);
+  Tensor p = (*soft_trainer)->predict(data.x, 4);
+  Trainer::Classification sc = (*soft_trainer)->classify(data.x, 4);
+  ASSERT_EQ(sc.predicted.size(), 5u);
+  for (int64_t i = 0; i < 5; ++i) {
+    const float* row = p.data() + 3 * i;
+    const int64_t best = std::max_element(row, row + 3) - row;
+    EXPECT_EQ(sc.predicted[static_cast<std::size_t>(i)], best);
+    EXPECT_NEAR(sc.confidence[static_cast<std::size_t>(i)], row[best], 1e-6);
+  }
 }
 
 }  // namespace
